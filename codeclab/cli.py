@@ -1,0 +1,216 @@
+"""The ``codeclab`` command line.
+
+::
+
+    codeclab codecs                                   list codecs and their quality ranges
+    codeclab encode IN -o OUT.clb --codec C --quality Q [--recon R] [--force]
+    codeclab decode IN.clb -o OUT.png|OUT.y4m [--force]
+    codeclab info IN.clb [--json]
+    codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
+
+User mistakes (missing files, unreadable images, damaged bitstreams, an existing output
+without ``--force``) print one line ``codeclab: error: ...`` and exit with status 2; no
+partial output file is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import CodecLabError, InputError
+
+EXIT_USAGE = 2
+VIDEO_SUFFIXES = {".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other error."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"codeclab: error: {message} (see '{self.prog} --help')\n")
+
+
+def _is_video_path(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+# -- commands -------------------------------------------------------------------------------
+
+def cmd_codecs(args) -> int:
+    from .codec import codec_names, get_codec
+
+    rows = []
+    for name in codec_names():
+        c = get_codec(name)
+        lo, hi = c.quality_range
+        media = "+".join(m for m, ok in (("image", c.supports_image), ("video", c.supports_video)) if ok)
+        direction = "higher=better" if c.higher_is_better else "lower=better"
+        rows.append((name, f"{lo:g}..{hi:g}", direction, media, c.description))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'codec':<{width}}  quality    direction      media        description")
+    for name, rng, direction, media, desc in rows:
+        print(f"{name:<{width}}  {rng:<9}  {direction:<13}  {media:<11}  {desc}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from . import api
+    from .io import files
+
+    out = files.check_output_path(args.output, force=args.force)
+    recon_path = files.check_output_path(args.recon, force=args.force) if args.recon else None
+    t0 = time.perf_counter()
+    if _is_video_path(args.input):
+        from .io.video import read_video
+
+        video = read_video(args.input, max_frames=args.frames)
+        if recon_path and recon_path.suffix.lower() != ".y4m":
+            raise InputError(f"--recon for a video must be a .y4m file, got {recon_path.name}")
+        result = api.encode_video(video, args.codec, args.quality, intra_period=args.intra_period)
+        pixels = video.width * video.height * video.num_frames
+    else:
+        from .io.image import read_image
+
+        image = read_image(args.input)
+        if image.shape[0] == 1:
+            print("codeclab: note: grey input coded as RGB (R = G = B)", file=sys.stderr)
+            image = image.expand(3, -1, -1).contiguous()
+        if recon_path and recon_path.suffix.lower() != ".png":
+            raise InputError(f"--recon for an image must be a .png file, got {recon_path.name}")
+        result = api.encode_image(image, args.codec, args.quality)
+        pixels = image.shape[1] * image.shape[2]
+    elapsed = time.perf_counter() - t0
+    files.atomic_write(out, result.data)
+    if recon_path:
+        _write_media(recon_path, result.recon)
+    print(f"{out}: {len(result.data)} bytes, {8 * len(result.data) / pixels:.4f} bpp, "
+          f"codec {args.codec}, quality {args.quality:g}, {elapsed:.2f} s")
+    return 0
+
+
+def _write_media(path: Path, media) -> None:
+    from .io.video import Video
+
+    if isinstance(media, Video):
+        from .io.y4m import write_y4m
+
+        write_y4m(path, media)
+    else:
+        from .io.image import write_png
+
+        write_png(path, media)
+
+
+def cmd_decode(args) -> int:
+    from . import api
+    from .io import files
+    from .io.video import Video
+
+    out = files.check_output_path(args.output, force=args.force)
+    data = files.read_bytes(args.input, what="bitstream")
+    t0 = time.perf_counter()
+    media = api.decode(data)
+    elapsed = time.perf_counter() - t0
+    want = ".y4m" if isinstance(media, Video) else ".png"
+    if out.suffix.lower() != want:
+        kind = "a video" if want == ".y4m" else "an image"
+        raise InputError(f"{args.input} holds {kind}: the output must be a {want} file, got {out.name}")
+    _write_media(out, media)
+    print(f"{out}: decoded in {elapsed:.2f} s")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import api
+    from .io import files
+
+    data = files.read_bytes(args.input, what="bitstream")
+    parsed, codec = api.read_header(data)
+    h = parsed.header
+    pixels = h.width * h.height * h.frame_count
+    info = {
+        "file": str(args.input), "bytes": len(data), "codec": codec.name,
+        "codec_id": f"{h.codec_id:#06x}", "codec_version": h.codec_version,
+        "width": h.width, "height": h.height, "frames": h.frame_count,
+        "color_format": h.color_format.name, "bit_depth": h.bit_depth,
+        "matrix": h.matrix.name, "range": h.range.name,
+        "fps": str(h.fps) if h.fps else None,
+        "payload_bytes": len(parsed.payload), "bpp": 8 * len(data) / pixels,
+        "params": codec.describe_params(parsed.params),
+    }
+    if h.fps:
+        info["kbps"] = 8 * len(data) / 1000 / (h.frame_count / float(h.fps))
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for key, value in info.items():
+            print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else f"{key:>14}: {value}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .eval import bench
+
+    return bench.main(args)
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="codeclab", description="CodecLab: classic and learned image/video codecs in PyTorch.")
+    p.add_argument("--version", action="version", version=f"codeclab {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("codecs", help="list the registered codecs")
+    s.set_defaults(func=cmd_codecs)
+
+    s = sub.add_parser("encode", help="encode an image or a sequence to a .clb file")
+    s.add_argument("input", help="image (PNG, JPEG, BMP, TIFF, PPM) or video (.y4m, .mp4, .mkv)")
+    s.add_argument("-o", "--output", required=True, help="output .clb file")
+    s.add_argument("--codec", required=True, help="codec name (see 'codeclab codecs')")
+    s.add_argument("-q", "--quality", required=True, type=float, help="quality parameter of the codec")
+    s.add_argument("--recon", help="also write the encoder's own reconstruction (.png or .y4m)")
+    s.add_argument("--intra-period", type=int, default=32, help="video: pictures between intra pictures")
+    s.add_argument("--frames", type=int, default=None, help="video: code only the first N frames")
+    s.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    s.set_defaults(func=cmd_encode)
+
+    s = sub.add_parser("decode", help="decode a .clb file")
+    s.add_argument("input", help=".clb file")
+    s.add_argument("-o", "--output", required=True, help="output .png (image) or .y4m (video)")
+    s.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    s.set_defaults(func=cmd_decode)
+
+    s = sub.add_parser("info", help="describe a .clb file")
+    s.add_argument("input", help=".clb file")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("bench", help="rate-distortion benchmark of codecs over a folder")
+    from .eval.bench import add_arguments
+
+    add_arguments(s)
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CodecLabError as exc:
+        print(f"codeclab: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("codeclab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Shared fixtures: the samples the package ships, and the big data sets when present.
+
+The big sets live in ``../shared/data`` next to the repository (CI and developers have it;
+a user's fresh clone does not). Tests that need them skip with the reason spelt out.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "codeclab" / "data" / "samples"
+SHARED_DATA = Path(os.environ.get("CODECLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    """The sample pictures shipped inside the package (always present)."""
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def sample_image_path() -> Path:
+    return SAMPLES / "kodim23_crop256.png"
+
+
+@pytest.fixture(scope="session")
+def sample_y4m_path() -> Path:
+    return SAMPLES / "carphone_qcif_10f.y4m"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (Kodak, train photos, video), or skip when this clone lacks it."""
+    if not (SHARED_DATA / "kodak").is_dir():
+        pytest.skip(f"needs the shared data sets at {SHARED_DATA} (not part of a fresh clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def kodak_dir(shared_data: Path) -> Path:
+    return shared_data / "kodak"
