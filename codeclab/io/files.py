@@ -28,6 +28,13 @@ def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
+def _default_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
@@ -35,6 +42,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, _default_mode())  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, BD-rate, RD plots, anchor codecs and the benchmark."""

@@ -1,0 +1,27 @@
+"""Pictures and sequences in and out of CodecLab, and the sample-format conversions between them.
+
+    image    read_image (PNG, JPEG, BMP, TIFF, PPM ...) -> (C, H, W) uint8/uint16; write_png
+    y4m      read_y4m / write_y4m: raw Y'CbCr sequences with their header tags
+    video    the Video type; read_video (Y4M, or MP4/MKV/... through PyAV)
+    color    RGB <-> Y'CbCr, BT.601/BT.709, full/limited range, float and fixed-point paths
+    chroma   4:4:4 <-> 4:2:2 / 4:2:0 resampling for each chroma siting
+    padding  pad to a multiple of the block size, crop back
+    files    atomic writes and safe output paths
+"""
+
+from __future__ import annotations
+
+from .chroma import downsample_chroma, merge_ycbcr, split_ycbcr, upsample_chroma
+from .color import rgb_to_ycbcr, rgb_to_ycbcr_int, ycbcr_to_rgb, ycbcr_to_rgb_int
+from .image import image_to_numpy, numpy_to_image, png_bytes, read_image, write_png
+from .padding import crop, pad_to_multiple, padded_size
+from .video import Video, read_video
+from .y4m import chroma_siting, read_y4m, write_y4m, y4m_bytes
+
+__all__ = [
+    "Video", "read_video", "read_y4m", "write_y4m", "y4m_bytes", "chroma_siting",
+    "read_image", "write_png", "png_bytes", "image_to_numpy", "numpy_to_image",
+    "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_ycbcr_int", "ycbcr_to_rgb_int",
+    "downsample_chroma", "upsample_chroma", "split_ycbcr", "merge_ycbcr",
+    "pad_to_multiple", "crop", "padded_size",
+]
