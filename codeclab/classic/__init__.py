@@ -1,0 +1,108 @@
+"""The classic block-based hybrid codec: the tools shared by its encoder and decoder.
+
+These are the normative reconstruction steps of an HEVC-class intra codec (HM's TLibCommon),
+each a pure function over batches of blocks, in integer arithmetic so that the decoder and
+the encoder's own reconstruction agree bit for bit on any machine::
+
+    reference samples ─► intra prediction ───────────────┐
+                                                          ▼
+    levels ─► dequantize ─► inverse transform ─► residual + prediction ─► clip ─► deblocking
+              (quant)       (transform)                                            (deblock)
+
+- :mod:`~codeclab.classic.transform`: integer DCT-II 4..32 and DST-VII 4x4 (H.265 §8.6.4);
+- :mod:`~codeclab.classic.quant`: QP, scale tables, dead-zone quantization (§8.6.2, §8.6.3),
+  chroma QP mapping and the rate-distortion lambda;
+- :mod:`~codeclab.classic.intra`: reference samples, smoothing, planar/DC/angular prediction,
+  most probable modes (§8.4);
+- :mod:`~codeclab.classic.deblock`: boundary strength and the deblocking filter (§8.7.2).
+"""
+
+from __future__ import annotations
+
+from .deblock import (
+    BETA_TABLE,
+    TC_TABLE,
+    block_edges,
+    boundary_strength,
+    chroma_edge_filter,
+    deblock_chroma,
+    deblock_luma,
+    edge_sides,
+    luma_edge_filter,
+)
+from .intra import (
+    DC,
+    HORIZONTAL,
+    NUM_MODES,
+    PLANAR,
+    VERTICAL,
+    chroma_mode,
+    chroma_mode_candidates,
+    luma_mode_from_syntax,
+    luma_mode_to_syntax,
+    most_probable_modes,
+    neighbouring_samples,
+    predict,
+    predict_all_modes,
+    reference_samples,
+    smooth_references,
+    smoothing_flag,
+    substitute_references,
+)
+from .quant import (
+    LEVEL_SCALES,
+    QUANT_SCALES,
+    chroma_distortion_weight,
+    chroma_qp,
+    dequantize,
+    quantize,
+    rd_lambda,
+)
+from .transform import (
+    DST4_MATRIX,
+    forward_transform,
+    inverse_transform,
+    transform_kind,
+    transform_matrix,
+)
+
+__all__ = [
+    "BETA_TABLE",
+    "DC",
+    "DST4_MATRIX",
+    "HORIZONTAL",
+    "LEVEL_SCALES",
+    "NUM_MODES",
+    "PLANAR",
+    "QUANT_SCALES",
+    "TC_TABLE",
+    "VERTICAL",
+    "block_edges",
+    "boundary_strength",
+    "chroma_distortion_weight",
+    "chroma_edge_filter",
+    "chroma_mode",
+    "chroma_mode_candidates",
+    "chroma_qp",
+    "deblock_chroma",
+    "deblock_luma",
+    "dequantize",
+    "edge_sides",
+    "forward_transform",
+    "inverse_transform",
+    "luma_edge_filter",
+    "luma_mode_from_syntax",
+    "luma_mode_to_syntax",
+    "most_probable_modes",
+    "neighbouring_samples",
+    "predict",
+    "predict_all_modes",
+    "quantize",
+    "rd_lambda",
+    "reference_samples",
+    "smooth_references",
+    "smoothing_flag",
+    "substitute_references",
+    "transform_kind",
+    "transform_matrix",
+]
