@@ -1,0 +1,583 @@
+"""Context-adaptive binary arithmetic coding (CABAC) as in H.266/VVC.
+
+A binary arithmetic coder keeps an interval ``[low, low + range)`` and, for every bin,
+splits ``range`` in proportion to the probability of the less probable symbol (LPS):
+
+    rLPS = range * p_LPS          (approximated below)
+    bin == MPS:  range <- range - rLPS
+    bin == LPS:  low   <- low + range - rLPS,  range <- rLPS
+
+then doubles ``range`` (and ``low``) until it is back in ``[256, 510]``, shifting the
+settled high bits of ``low`` out as bytes. The decoder mirrors the split by comparing its
+``value`` window with ``range - rLPS``. A regular bin needs ~ -log2 p bits, a *bypass* bin
+exactly one (p = 1/2, no context), a *terminate* bin marks the end of the stream.
+
+What was chosen, and why
+------------------------
+* **Probability estimate: VVC's two-rate estimator** (H.266 §9.3.2.2 initialization,
+  §9.3.4.3.2.2 state transition). Each context keeps two estimates of P(bin = 1), a fast
+  one ``p0`` with 10-bit precision and a slow one ``p1`` with 14-bit precision, updated as
+  exponential moving averages with window shifts ``shift0 = (shiftIdx >> 2) + 2`` and
+  ``shift1 = (shiftIdx & 3) + 3 + shift0``:
+
+      p0 <- p0 - (p0 >> shift0) + ((1023  * bin) >> shift0)
+      p1 <- p1 - (p1 >> shift1) + ((16383 * bin) >> shift1)
+
+  The coding probability is their average, as a 15-bit number ``p = 16 * p0 + p1``.
+  The fast window follows changes in statistics within a few bins, the slow one gives a
+  low-variance estimate in stationary parts, which is why VVC replaced HEVC's 64-state
+  machine with it (Schwarz et al., "Quantization and entropy coding in the Versatile
+  Video Coding (VVC) standard", IEEE TCSVT 2021). Keeping VVC's exact integer formulas
+  means a context's behaviour can be checked against the standard text.
+* **Interval subdivision: VVC's table-free multiplication** (H.266 §9.3.4.3.2.1)
+
+      q    = p if p < 2^14 else 32767 - p                    (LPS probability, 15 bit)
+      rLPS = (((range >> 5) * (q >> 9)) >> 1) + 4
+
+  a 4 x 5-bit product instead of HEVC's 64 x 4 ``rangeTabLps``; the ``+ 4`` keeps rLPS
+  away from zero. Its coarseness costs little: +0.04% against the ideal adaptive cost on
+  the residual bins of a Kodak picture (``benchmarks/entropy.py``), and it needs no table.
+* **Engine layout: HM/VTM's byte-wise renormalisation** with a 9-bit range, a ``low``
+  register with ``bits_left`` counting free bits, and carry propagation through a
+  buffered byte plus a count of pending 0xFF bytes (``TEncBinCABAC::writeOut`` in HM);
+  the decoder keeps ``value`` scaled by 7 bits so one comparison decides a bin
+  (``TDecBinCABAC``). The stream ends with a terminate bin of value 1, the remaining
+  bits of ``low``, a stop bit 1 and zero bits up to the byte boundary (H.266 §9.3.4.3.5
+  and the ``rbsp_trailing_bits()`` pattern); the decoder checks that pattern and that it
+  ended on the last byte, so truncated or extended streams are detected.
+
+Everything is a small pure function compiled with numba, so that the syntax parsers of
+the classic codec can be numba functions that call the engine bin by bin. The coder's
+registers travel as a tuple of integers that every call takes and returns (LLVM then keeps
+them in machine registers; the engine runs at tens of millions of bins per second):
+
+* encoder: ``reg = encoder_start()``; ``reg = encode_bin(reg, out, ctx, c, bin)``; ...;
+  ``size = encoder_finish(reg, out)``, with ``out`` an ``np.uint8`` buffer that
+  :func:`reserve` grows between syntax elements;
+* decoder: ``reg = decoder_start(data)``; ``reg, bin = decode_bin(reg, data, ctx, c)``;
+  ...; ``decoder_finish(reg, data)``;
+* contexts: ``ctx = init_contexts(init_values, shift_idx, qp)``, an ``(n, 4)`` int32 array
+  with rows ``[p0, p1, shift0, shift1]``, updated in place.
+
+A decoder never reads outside ``data`` and never loops without bound: past the end it reads
+zero bytes while its byte position runs on, so :func:`decoder_overrun` tells how far it
+went; :func:`decoder_finish` (and the Python :class:`BinaryDecoder`) turns an overrun, or a
+wrong stop pattern, into :class:`~codeclab.errors.BitstreamError`. The encoder never
+writes outside ``out`` either: a full buffer makes the returned size exceed ``len(out)``.
+With ``NUMBA_DISABLE_JIT=1`` the same code runs as plain Python (slowly), which is how the
+algorithm can be stepped through in a debugger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..errors import BitstreamError
+
+#: Columns of a context row.
+C_P0, C_P1, C_SHIFT0, C_SHIFT1 = 0, 1, 2, 3
+#: Default window: shift0 = 4 (fast, ~16 bins), shift1 = 7 (slow, ~128 bins).
+DEFAULT_SHIFT_IDX = 8
+#: VVC's "context not used" initial value (p ~ 0.43 at every QP).
+CNU = 35
+#: How many bytes past its end a decoder may read before the loops of a parser give up.
+MAX_OVERRUN = 2
+
+# The hot functions are inlined into their callers at numba-IR level, so a parser's loop is
+# one compiled function whose registers never go through memory.
+_inline = njit(cache=True, inline="always")
+
+
+# ----------------------------------------------------------------------------- contexts
+def _context_rows(pre_ctx_state: np.ndarray, shift_idx) -> np.ndarray:
+    shift_idx = np.broadcast_to(np.asarray(shift_idx, dtype=np.int64), pre_ctx_state.shape)
+    if np.any((shift_idx < 0) | (shift_idx > 15)):
+        raise ValueError("shiftIdx must be in 0..15")
+    ctx = np.empty((pre_ctx_state.size, 4), dtype=np.int32)
+    ctx[:, C_P0] = pre_ctx_state << 3
+    ctx[:, C_P1] = pre_ctx_state << 7
+    ctx[:, C_SHIFT0] = (shift_idx >> 2) + 2
+    ctx[:, C_SHIFT1] = (shift_idx & 3) + 3 + ctx[:, C_SHIFT0]
+    return ctx
+
+
+def init_contexts(init_values, shift_idx=DEFAULT_SHIFT_IDX, qp: int = 32) -> np.ndarray:
+    """Context rows from VVC ``initValue`` (0..63) and ``shiftIdx`` (0..15), H.266 §9.3.2.2.
+
+        slopeIdx = initValue >> 3,  offsetIdx = initValue & 7
+        m = slopeIdx - 4,  n = offsetIdx * 18 + 1
+        preCtxState = Clip3(1, 127, ((m * (Clip3(0, 63, qp) - 16)) >> 1) + n)
+        p0 = preCtxState << 3,  p1 = preCtxState << 7
+    """
+    init_values = np.atleast_1d(np.asarray(init_values, dtype=np.int64))
+    if np.any((init_values < 0) | (init_values > 63)):
+        raise ValueError("initValue must be in 0..63")
+    m = (init_values >> 3) - 4
+    n = (init_values & 7) * 18 + 1
+    pre = np.clip(((m * (min(max(int(qp), 0), 63) - 16)) >> 1) + n, 1, 127)
+    return _context_rows(pre, shift_idx)
+
+
+def contexts_at(p_one, count: int | None = None, shift_idx=DEFAULT_SHIFT_IDX) -> np.ndarray:
+    """Context rows starting at probability ``p_one`` = P(bin = 1), in steps of 1/128."""
+    p_one = np.asarray(p_one, dtype=np.float64)
+    if count is not None:
+        p_one = np.broadcast_to(p_one, (count,))
+    pre = np.clip(np.rint(np.atleast_1d(p_one) * 128), 1, 127).astype(np.int64)
+    return _context_rows(pre, shift_idx)
+
+
+@_inline
+def context_probability(ctx, c):
+    """15-bit probability that the next bin of context ``c`` is 1: ``16 * p0 + p1``."""
+    return 16 * np.int64(ctx[c, C_P0]) + np.int64(ctx[c, C_P1])
+
+
+@_inline
+def update_context(ctx, c, bin):
+    """Two-rate exponential moving average update, H.266 §9.3.4.3.2.2."""
+    s0 = ctx[c, C_SHIFT0]
+    s1 = ctx[c, C_SHIFT1]
+    ctx[c, C_P0] = ctx[c, C_P0] - (ctx[c, C_P0] >> s0) + ((1023 * bin) >> s0)
+    ctx[c, C_P1] = ctx[c, C_P1] - (ctx[c, C_P1] >> s1) + ((16383 * bin) >> s1)
+
+
+@_inline
+def lps_range(ctx, c, rng):
+    """(rLPS, valMps) for context ``c`` at the current range, H.266 §9.3.4.3.2.1."""
+    p = 16 * np.int64(ctx[c, C_P0]) + np.int64(ctx[c, C_P1])
+    mps = p >> 14
+    q = 32767 - p if mps else p
+    return (((rng >> 5) * (q >> 9)) >> 1) + 4, mps
+
+
+@_inline
+def renorm_shift(lps):
+    """Doublings that bring rLPS (4..255) back to >= 256 (HM's ``sm_aucRenormTable``)."""
+    return 1 + (lps < 128) + (lps < 64) + (lps < 32) + (lps < 16) + (lps < 8)
+
+
+# ----------------------------------------------------------------------------- encoder
+@_inline
+def encoder_start():
+    """Registers ``(low, range, bits_left, num_buffered, buffered_byte, pos)`` at start.
+
+    low = 0, range = 510, 23 free bits in ``low`` (HM ``TEncBinCABAC::start``).
+    """
+    return (np.int64(0), np.int64(510), np.int64(23), np.int64(0), np.int64(0xFF), np.int64(0))
+
+
+@_inline
+def _put_byte(out, pos, byte):
+    # A full buffer is never written past; the position runs on so the caller sees it.
+    if pos < out.shape[0]:
+        out[pos] = byte & 0xFF
+    return pos + 1
+
+
+@_inline
+def _write_out(reg, out):
+    """Move the top byte of ``low`` out; 0xFF bytes wait until a carry is ruled out."""
+    low, rng, bits_left, num_buffered, buffered, pos = reg
+    lead = low >> (24 - bits_left)
+    bits_left += 8
+    low &= 0xFFFFFFFF >> bits_left
+    if lead == 0xFF:
+        num_buffered += 1
+    elif num_buffered > 0:
+        carry = lead >> 8
+        pos = _put_byte(out, pos, buffered + carry)
+        buffered = lead & 0xFF
+        while num_buffered > 1:
+            pos = _put_byte(out, pos, 0xFF + carry)
+            num_buffered -= 1
+    else:
+        num_buffered = 1
+        buffered = lead
+    return (low, rng, bits_left, num_buffered, buffered, pos)
+
+
+@_inline
+def encode_bin(reg, out, ctx, c, bin):
+    """Code one regular bin with context ``c``, adapt the context, return the registers."""
+    low, rng, bits_left, num_buffered, buffered, pos = reg
+    lps, mps = lps_range(ctx, c, rng)
+    update_context(ctx, c, bin)
+    rng -= lps
+    if bin != mps:
+        nbits = renorm_shift(lps)
+        low = (low + rng) << nbits
+        rng = lps << nbits
+        bits_left -= nbits
+    elif rng >= 256:
+        return (low, rng, bits_left, num_buffered, buffered, pos)
+    else:
+        low <<= 1
+        rng <<= 1
+        bits_left -= 1
+    reg = (low, rng, bits_left, num_buffered, buffered, pos)
+    if bits_left < 12:
+        reg = _write_out(reg, out)
+    return reg
+
+
+@_inline
+def encode_bypass(reg, out, bin):
+    """Code one equiprobable bin (exactly one bit, no context)."""
+    low, rng, bits_left, num_buffered, buffered, pos = reg
+    low <<= 1
+    if bin:
+        low += rng
+    bits_left -= 1
+    reg = (low, rng, bits_left, num_buffered, buffered, pos)
+    if bits_left < 12:
+        reg = _write_out(reg, out)
+    return reg
+
+
+@njit(cache=True)
+def encode_bypass_bits(reg, out, value, nbits):
+    """Code the ``nbits`` low bits of ``value`` as bypass bins, most significant first."""
+    for i in range(nbits - 1, -1, -1):
+        reg = encode_bypass(reg, out, (value >> i) & 1)
+    return reg
+
+
+@_inline
+def encode_terminate(reg, out, bin):
+    """Code a terminate bin (its rLPS is fixed at 2); bin 1 closes the arithmetic codeword."""
+    low, rng, bits_left, num_buffered, buffered, pos = reg
+    rng -= 2
+    if bin:
+        low = (low + rng) << 7
+        rng = 2 << 7
+        bits_left -= 7
+    elif rng >= 256:
+        return (low, rng, bits_left, num_buffered, buffered, pos)
+    else:
+        low <<= 1
+        rng <<= 1
+        bits_left -= 1
+    reg = (low, rng, bits_left, num_buffered, buffered, pos)
+    if bits_left < 12:
+        reg = _write_out(reg, out)
+    return reg
+
+
+@njit(cache=True)
+def encoder_finish(reg, out):
+    """Terminate with bin 1, flush ``low``, add stop bit + zero alignment; return the size.
+
+    HM ``TEncBinCABAC::finish`` followed by ``rbsp_trailing_bits``. A size larger than
+    ``len(out)`` means the buffer was too small (nothing was written past its end).
+    """
+    low, rng, bits_left, num_buffered, buffered, pos = encode_terminate(reg, out, 1)
+    if low >> (32 - bits_left):  # a carry into the buffered bytes
+        pos = _put_byte(out, pos, buffered + 1)
+        while num_buffered > 1:
+            pos = _put_byte(out, pos, 0x00)
+            num_buffered -= 1
+        low -= np.int64(1) << (32 - bits_left)
+    else:
+        if num_buffered > 0:
+            pos = _put_byte(out, pos, buffered)
+        while num_buffered > 1:
+            pos = _put_byte(out, pos, 0xFF)
+            num_buffered -= 1
+    # The last 24 - bits_left bits of low, the stop bit, then zeros to a byte boundary.
+    tail = ((low >> 8) << 1) | 1
+    nbits = 24 - bits_left + 1
+    pad = (8 - (nbits & 7)) & 7
+    tail <<= pad
+    nbits += pad
+    while nbits > 0:
+        nbits -= 8
+        pos = _put_byte(out, pos, (tail >> nbits) & 0xFF)
+    return pos
+
+
+@njit(cache=True)
+def reserve(reg, out, extra):
+    """Return ``out``, or a larger copy of it, with room for ``extra`` more bins.
+
+    A regular bin writes at most 7 bits and a bypass bin 1, so ``extra`` bins plus the final
+    flush never need more than ``extra + 8`` bytes.
+    """
+    pos = reg[5]
+    need = pos + extra + 8
+    if need <= out.shape[0]:
+        return out
+    bigger = np.empty(max(need, 2 * out.shape[0]), dtype=np.uint8)
+    bigger[:pos] = out[:pos]
+    return bigger
+
+
+# ----------------------------------------------------------------------------- decoder
+@_inline
+def _read_byte(data, pos):
+    # Past the end the decoder sees zeros while its position runs on (see decoder_overrun).
+    if pos < data.shape[0]:
+        return np.int64(data[pos])
+    return np.int64(0)
+
+
+@_inline
+def decoder_start(data):
+    """Registers ``(value, range, bits_needed, pos)``: range = 510, value = first 16 bits.
+
+    HM ``TDecBinCABAC::start``; ``value`` is the offset into the interval scaled by 7 bits.
+    """
+    value = (_read_byte(data, 0) << 8) | _read_byte(data, 1)
+    return (value, np.int64(510), np.int64(-8), np.int64(2))
+
+
+@_inline
+def decode_bin(reg, data, ctx, c):
+    """Decode one regular bin with context ``c``; return ``(registers, bin)``."""
+    value, rng, bits_needed, pos = reg
+    lps, mps = lps_range(ctx, c, rng)
+    rng -= lps
+    scaled = rng << 7
+    if value < scaled:
+        bin = mps
+        if scaled < (256 << 7):
+            rng = scaled >> 6
+            value <<= 1
+            bits_needed += 1
+            if bits_needed == 0:
+                bits_needed = -8
+                value += _read_byte(data, pos)
+                pos += 1
+    else:
+        bin = 1 - mps
+        nbits = renorm_shift(lps)
+        value = (value - scaled) << nbits
+        rng = lps << nbits
+        bits_needed += nbits
+        if bits_needed >= 0:
+            value += _read_byte(data, pos) << bits_needed
+            pos += 1
+            bits_needed -= 8
+    update_context(ctx, c, bin)
+    return (value, rng, bits_needed, pos), bin
+
+
+@_inline
+def decode_bypass(reg, data):
+    """Decode one equiprobable bin; return ``(registers, bin)``."""
+    value, rng, bits_needed, pos = reg
+    value <<= 1
+    bits_needed += 1
+    if bits_needed >= 0:
+        bits_needed = -8
+        value += _read_byte(data, pos)
+        pos += 1
+    scaled = rng << 7
+    bin = 0
+    if value >= scaled:
+        value -= scaled
+        bin = 1
+    return (value, rng, bits_needed, pos), bin
+
+
+@njit(cache=True)
+def decode_bypass_bits(reg, data, nbits):
+    """Decode ``nbits`` bypass bins as an unsigned integer, most significant first."""
+    value = 0
+    for _ in range(nbits):
+        reg, bin = decode_bypass(reg, data)
+        value = (value << 1) | bin
+    return reg, value
+
+
+@_inline
+def decode_terminate(reg, data):
+    """Decode a terminate bin; return ``(registers, bin)``."""
+    value, rng, bits_needed, pos = reg
+    rng -= 2
+    scaled = rng << 7
+    if value >= scaled:
+        return (value, rng, bits_needed, pos), 1
+    if scaled < (256 << 7):
+        rng = scaled >> 6
+        value <<= 1
+        bits_needed += 1
+        if bits_needed == 0:
+            bits_needed = -8
+            value += _read_byte(data, pos)
+            pos += 1
+    return (value, rng, bits_needed, pos), 0
+
+
+@_inline
+def decoder_overrun(reg, data):
+    """How many bytes the decoder has read past the end of ``data`` (0 while inside)."""
+    return max(reg[3] - data.shape[0], 0)
+
+
+@_inline
+def decoder_failed(reg, data):
+    """True once the decoder ran more than :data:`MAX_OVERRUN` bytes past its data.
+
+    Parsers check it in their loops to stop early on truncated or garbage input.
+    """
+    return reg[3] - data.shape[0] > MAX_OVERRUN
+
+
+@njit(cache=True)
+def decoder_finish(reg, data):
+    """Check the end of the stream; 0 when valid, else a key of :data:`FINISH_ERRORS`.
+
+    Expects the terminate bin 1 written by :func:`encoder_finish` and then, as HM's
+    ``TDecBinCABAC::finish`` asserts, that the last byte read holds the stop bit followed by
+    zeros; that byte must be the last of ``data``.
+    """
+    if decoder_overrun(reg, data) > 0:
+        return 1
+    reg, bin = decode_terminate(reg, data)
+    if bin != 1:
+        return 2
+    value, rng, bits_needed, pos = reg
+    if pos > data.shape[0]:
+        return 1
+    last = np.int64(data[pos - 1])
+    if ((last << (8 + bits_needed)) & 0xFF) != 0x80:
+        return 3
+    if pos != data.shape[0]:
+        return 4
+    return 0
+
+
+FINISH_ERRORS = {
+    1: "arithmetic-coded data truncated (read past its end)",
+    2: "arithmetic-coded data lacks its end-of-stream terminate bin",
+    3: "arithmetic-coded data has a damaged stop pattern",
+    4: "arithmetic-coded data is followed by unexpected bytes",
+}
+
+
+def check_finish(reg, data: np.ndarray) -> None:
+    """Run :func:`decoder_finish`; raise :class:`BitstreamError` on any inconsistency."""
+    code = int(decoder_finish(reg, data))
+    if code:
+        raise BitstreamError(FINISH_ERRORS[code])
+
+
+# ----------------------------------------------------------------------------- bin streams
+@njit(cache=True)
+def encode_bin_stream(ctx, ctx_ids, bins, out):
+    """Code a stream of bins (``ctx_id < 0`` means bypass); return the number of bytes.
+
+    The engine's inner loop, used by the benchmark and the tests; ``out`` needs
+    ``len(bins) + 16`` bytes at most.
+    """
+    reg = encoder_start()
+    for i in range(bins.shape[0]):
+        c = ctx_ids[i]
+        if c >= 0:
+            reg = encode_bin(reg, out, ctx, c, bins[i])
+        else:
+            reg = encode_bypass(reg, out, bins[i])
+    return encoder_finish(reg, out)
+
+
+@njit(cache=True)
+def decode_bin_stream(ctx, ctx_ids, data, bins_out):
+    """Inverse of :func:`encode_bin_stream`; returns the :func:`decoder_finish` code."""
+    reg = decoder_start(data)
+    for i in range(ctx_ids.shape[0]):
+        c = ctx_ids[i]
+        if c >= 0:
+            reg, bins_out[i] = decode_bin(reg, data, ctx, c)
+        else:
+            reg, bins_out[i] = decode_bypass(reg, data)
+        if decoder_failed(reg, data):
+            return 1
+    return decoder_finish(reg, data)
+
+
+# ----------------------------------------------------------------------------- Python API
+def as_byte_array(data) -> np.ndarray:
+    """``bytes``/``bytearray``/``memoryview``/uint8 array -> contiguous ``np.uint8`` array."""
+    if isinstance(data, np.ndarray):
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise ValueError("expected a 1-D uint8 array")
+        return np.ascontiguousarray(data)
+    return np.frombuffer(bytes(data), dtype=np.uint8)
+
+
+class BinaryEncoder:
+    """One arithmetic codeword built bin by bin from Python (for teaching and tests).
+
+    >>> enc = BinaryEncoder(contexts_at(0.5, count=2))
+    >>> enc.encode_bin(0, 1); enc.encode_bypass_bits(5, 3)
+    >>> data = enc.finish()
+
+    Numba code calls :func:`encode_bin` & co. directly instead.
+    """
+
+    def __init__(self, contexts: np.ndarray, capacity: int = 1024) -> None:
+        self.contexts = contexts
+        self.registers = encoder_start()
+        self.out = np.empty(max(int(capacity), 16), dtype=np.uint8)
+
+    def _room(self, bins: int) -> None:
+        self.out = reserve(self.registers, self.out, bins)
+
+    def encode_bin(self, ctx: int, bin: int) -> None:
+        self._room(1)
+        self.registers = encode_bin(self.registers, self.out, self.contexts, ctx, int(bin))
+
+    def encode_bypass(self, bin: int) -> None:
+        self._room(1)
+        self.registers = encode_bypass(self.registers, self.out, int(bin))
+
+    def encode_bypass_bits(self, value: int, nbits: int) -> None:
+        if not 0 <= nbits <= 32 or value < 0 or value >> nbits:
+            raise ValueError(f"value {value} does not fit in {nbits} bits")
+        self._room(nbits)
+        self.registers = encode_bypass_bits(self.registers, self.out, int(value), int(nbits))
+
+    def encode_terminate(self, bin: int) -> None:
+        self._room(1)
+        self.registers = encode_terminate(self.registers, self.out, int(bin))
+
+    def finish(self) -> bytes:
+        """Close the codeword (terminate bin 1, flush, stop bit) and return its bytes."""
+        self._room(8)
+        size = int(encoder_finish(self.registers, self.out))
+        return self.out[:size].tobytes()
+
+
+class BinaryDecoder:
+    """Mirror of :class:`BinaryEncoder`; raises ``BitstreamError`` on damaged data."""
+
+    def __init__(self, data, contexts: np.ndarray) -> None:
+        self.data = as_byte_array(data)
+        self.contexts = contexts
+        self.registers = decoder_start(self.data)
+
+    def _checked(self, result):
+        self.registers, bin = result
+        if decoder_failed(self.registers, self.data):
+            raise BitstreamError("arithmetic-coded data truncated (read past its end)")
+        return int(bin)
+
+    def decode_bin(self, ctx: int) -> int:
+        return self._checked(decode_bin(self.registers, self.data, self.contexts, ctx))
+
+    def decode_bypass(self) -> int:
+        return self._checked(decode_bypass(self.registers, self.data))
+
+    def decode_bypass_bits(self, nbits: int) -> int:
+        if not 0 <= nbits <= 32:
+            raise ValueError("at most 32 bypass bits at a time")
+        return self._checked(decode_bypass_bits(self.registers, self.data, int(nbits)))
+
+    def decode_terminate(self) -> int:
+        return self._checked(decode_terminate(self.registers, self.data))
+
+    def finish(self) -> None:
+        """Check the end-of-stream pattern written by :meth:`BinaryEncoder.finish`."""
+        check_finish(self.registers, self.data)
