@@ -93,3 +93,18 @@ def test_bench_bad_arguments(tmp_path, two_images, capsys):
                  "--qualities", "webp=1,2"]) == 2
     err = capsys.readouterr().err
     assert err.count("codeclab: error:") == 3 and "Traceback" not in err
+
+
+def test_reference_from_a_results_file(two_images, tmp_path, capsys):
+    """BD-rate against a CompressAI-style JSON measured elsewhere (e.g. a published curve)."""
+    out = tmp_path / "out"
+    assert bench(two_images, out) == 0
+    ref = tmp_path / "jpeg_ref.json"
+    ref.write_text((out / "jpeg.json").read_text())
+    other = tmp_path / "other"
+    assert main(["bench", "--data", str(two_images), "--out", str(other), "--no-progress", "--codecs", "webp",
+                 "--qualities", "webp=10,30,60,90", "--reference", str(ref), "--json", str(other / "s.json")]) == 0
+    summary = json.loads((other / "s.json").read_text())
+    first = json.loads((out / "summary.json").read_text())
+    assert summary["bd_rate"][0]["PSNR pchip"] == pytest.approx(first["bd_rate"][0]["PSNR pchip"])
+    assert "reference file" in (other / "report.md").read_text()

@@ -24,13 +24,14 @@ encoders' 0..63 quantizer scale, which maps to AV1's quantizer index 0..255 (abo
 Rates: the payload is the raw elementary stream the encoder wrote (Annex B byte stream for
 H.264/HEVC/VVC; for AV1 the low-overhead OBU stream of AV1 section 5.2, i.e. the yardstick's
 IVF file minus its 32-byte file header and 12-byte frame header: the same bytes without a
-container). One exception, for sequences only: x264 and x265 write their version and full
-option list as a text SEI message (x264 about 0.6 kB once, x265 2.2 kB with every intra
-picture), which on a short clip is a large share of the rate (half of x265's at QP 32 on
-the 10-frame sample) and says nothing about the pictures, so sequences drop it (x265
-``info=0``; for x264, which has no such option, ffmpeg's ``filter_units`` removes SEI NAL
-units, type 6). Stills keep it, as the yardstick measured them: on Kodak the x265 SEI is
-0.045 bpp, a third of the rate at QP 47.
+container). The one thing removed is the text SEI message in which x264 and x265 write
+their version and full option list (x264 about 0.6 kB, x265 2.2 kB, repeated with every
+intra picture): it says nothing about the pictures, yet it is 0.045 bpp on a Kodak image
+(a third of x265's rate at QP 47), 0.27 bpp on a 256x256 crop, and half of x265's rate at
+QP 32 on the 10-frame sample clip. So x265 runs with ``info=0`` and x264, which has no
+such option, through ffmpeg's ``filter_units`` bitstream filter dropping SEI NAL units
+(type 6); the coded pictures are unchanged. (The yardstick in ``shared/anchors`` measured
+x265 stills with the SEI: its bpp are 2230 bytes per image higher than ours.)
 
 Threads: stills run with ffmpeg's default (the yardstick's setting: bytes identical to
 it); sequences run with ``-threads 2`` so that x264, whose decisions depend on its thread
@@ -152,7 +153,7 @@ class X264(FfmpegAnchor):
     default_video_qualities = (22, 27, 32, 37)
     standard = "H.264/AVC"
     encoder, decoder, stream_format = "libx264", "h264", "h264"
-    image_args = "-c:v libx264 -preset medium -qp {q}"
+    image_args = "-c:v libx264 -preset medium -qp {q} -bsf:v filter_units=remove_types=6"
     image_pix_fmt = "yuv420p"
     video_args = ("-c:v libx264 -preset medium -tune psnr -bf 0 -refs 2 -g {p} -keyint_min {p} "
                   "-sc_threshold 0 -qp {q} -threads 2 -bsf:v filter_units=remove_types=6")
@@ -168,7 +169,7 @@ class X265(FfmpegAnchor):
     default_video_qualities = (22, 27, 32, 37)
     standard = "HEVC/H.265"
     encoder, decoder, stream_format = "libx265", "hevc", "hevc"
-    image_args = "-c:v libx265 -x265-params qp={q}:keyint=1:log-level=0 -preset medium"
+    image_args = "-c:v libx265 -x265-params qp={q}:keyint=1:info=0:log-level=0 -preset medium"
     video_args = ("-c:v libx265 -preset medium -tune psnr "
                   "-x265-params keyint={p}:min-keyint={p}:bframes=0:ref=2:scenecut=0:qp={q}:info=0:log-level=0 -threads 2")
     video_bit_depths = (8, 10)
