@@ -7,6 +7,7 @@
     codeclab decode IN.clb -o OUT.png|OUT.y4m [--force]
     codeclab info IN.clb [--json]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
+    codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
 
 User mistakes (missing files, unreadable images, damaged bitstreams, an existing output
 without ``--force``) print one line ``codeclab: error: ...`` and exit with status 2; no
@@ -159,6 +160,12 @@ def cmd_bench(args) -> int:
     return bench.main(args)
 
 
+def cmd_train(args) -> int:
+    from .train.cli import train_main
+
+    return train_main(args)
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(s)
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("train", help="train a learned model (single process or under torchrun)")
+    from .train.cli import add_train_arguments
+
+    add_train_arguments(s)
+    s.set_defaults(func=cmd_train)
     return p
 
 

@@ -1,0 +1,164 @@
+"""``codeclab train``: the command line of the training loop.
+
+::
+
+    codeclab train --model NAME --data DIR --out DIR --steps N [--val-data DIR] [--lambda L | --lambda-range LO HI]
+    torchrun --nproc_per_node=2 -m codeclab.train.cli ...      the same command on two processes (DDP)
+
+``OUT`` receives ``checkpoints/``, ``metrics.jsonl``, ``tensorboard/`` (with
+``--tensorboard``) and, at the end, ``NAME.safetensors`` with its model card ``NAME.json``.
+``--resume`` continues from the newest checkpoint in ``OUT`` (or starts, if there is none),
+so a preemptible job can always be launched with the same command.
+
+``--model-args`` takes a JSON object or ``key=value`` words whose values are read as JSON
+when they parse (``N=128 M=192 act=relu`` gives ``{"N": 128, "M": 192, "act": "relu"}``).
+``--import`` loads a module or ``.py`` file that registers more models first.
+
+Without ``--lambda`` or ``--lambda-range``, lambda is CompressAI's quality-4 value of the
+metric (0.0130 for MSE, 16.64 for MS-SSIM; :mod:`.losses`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from ..errors import CodecLabError, InputError
+from .config import AMP_MODES, METRICS, SCHEDULES, TrainConfig
+
+#: CompressAI's quality-4 lambdas, the default trade-off of each metric.
+DEFAULT_LAMBDA = {"mse": 0.0130, "ms-ssim": 16.64}
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``codeclab train`` to ``parser``."""
+    d = TrainConfig(model="", data="", out="", steps=1)  # the defaults, in one place
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", required=True, help="registered model name (codeclab.learned.registry)")
+    model.add_argument("--model-args", nargs="+", default=[], metavar="ARG",
+                       help="builder arguments: one JSON object, or key=value words")
+    model.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE|FILE.py",
+                       help="import a module that registers models (repeatable)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", required=True, help="folder of training pictures (searched recursively)")
+    data.add_argument("--val-data", help="folder of validation pictures (whole pictures, real rates)")
+    data.add_argument("--val-crop", type=int, help="validate on centre crops of this size instead")
+    data.add_argument("--crop", type=int, default=d.crop, help="training crop size (default %(default)s)")
+    data.add_argument("--batch-size", type=int, default=d.batch_size,
+                      help="crops per step and process (default %(default)s)")
+    data.add_argument("--workers", type=int, default=d.workers, help="data-loader processes (default %(default)s)")
+    data.add_argument("--no-cache", action="store_true", help="decode pictures per crop instead of once")
+    opt = parser.add_argument_group("optimisation")
+    opt.add_argument("--steps", type=int, required=True, help="total optimizer steps")
+    opt.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (default %(default)s)")
+    opt.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                     help="decay after warmup (default %(default)s)")
+    opt.add_argument("--warmup", type=int, default=d.warmup, help="linear warmup steps (default %(default)s)")
+    opt.add_argument("--final-lr-ratio", type=float, default=d.final_lr_ratio,
+                     help="where the cosine ends, relative to --lr (default %(default)s)")
+    opt.add_argument("--decay-at", type=float, nargs="+", default=list(d.decay_at), metavar="FRACTION",
+                     help="step schedule: lr x 0.1 at these fractions of --steps (default %(default)s)")
+    opt.add_argument("--weight-decay", type=float, default=d.weight_decay, help="AdamW decay of conv/linear weights")
+    opt.add_argument("--aux-lr", type=float, default=d.aux_lr,
+                     help="learning rate of the model's aux_loss() (default %(default)s)")
+    opt.add_argument("--clip", type=float, default=d.clip, help="max gradient norm, 0 = off (default %(default)s)")
+    opt.add_argument("--amp", choices=AMP_MODES, default=d.amp,
+                     help="mixed precision (auto: bf16, or fp16 without bf16, on GPU; off on CPU)")
+    opt.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)
+    opt.add_argument("--seed", type=int, default=d.seed)
+    loss = parser.add_argument_group("rate-distortion")
+    loss.add_argument("--metric", choices=METRICS, default=d.metric, help="distortion (default %(default)s)")
+    loss.add_argument("--lambda", dest="lmbda", type=float, help="trade-off: loss = lambda * D + bpp")
+    loss.add_argument("--lambda-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                      help="variable-rate models: lambda log-uniform in [LOW, HIGH] per picture")
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", required=True, help="run folder: checkpoints, logs, final weights")
+    run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    run.add_argument("--ckpt-every", type=int, default=d.ckpt_every,
+                     help="steps between checkpoints (default %(default)s)")
+    run.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints,
+                     help="how many of the newest checkpoints to keep (default %(default)s)")
+    run.add_argument("--val-every", type=int, default=d.val_every,
+                     help="steps between validations (default %(default)s)")
+    run.add_argument("--log-every", type=int, default=d.log_every,
+                     help="steps between records in metrics.jsonl (default %(default)s)")
+    run.add_argument("--tensorboard", action="store_true",
+                     help="also log to OUT/tensorboard (pip install tensorboard)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def parse_model_args(items: list[str]) -> dict:
+    """``['{"N": 64}']`` or ``['N=64', 'act=relu']`` -> ``{"N": 64, ...}``."""
+    if len(items) == 1 and items[0].lstrip().startswith("{"):
+        try:
+            parsed = json.loads(items[0])
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--model-args: not valid JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise InputError("--model-args: the JSON must be an object")
+        return parsed
+    parsed = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise InputError(f"--model-args: expected key=value, got {item!r}")
+        try:
+            parsed[key] = json.loads(text)
+        except json.JSONDecodeError:
+            parsed[key] = text  # a bare word is a string
+    return parsed
+
+
+def _command_line() -> str:
+    """This command as ``codeclab train ...``, for the model card."""
+    argv = sys.argv[1:]
+    return shlex.join(["codeclab", "train", *(argv[1:] if argv[:1] == ["train"] else argv)])
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`~.config.TrainConfig` of parsed arguments (model modules imported first)."""
+    from ..learned.registry import load_model_module
+
+    for spec in args.imports:
+        load_model_module(spec)
+    if args.lmbda is not None and args.lambda_range is not None:
+        raise InputError("give --lambda or --lambda-range, not both")
+    lmbda = args.lmbda if args.lmbda is not None or args.lambda_range else DEFAULT_LAMBDA[args.metric]
+    return TrainConfig(
+        model=args.model, model_args=parse_model_args(args.model_args), data=args.data, out=args.out,
+        steps=args.steps, val_data=args.val_data, val_crop=args.val_crop, batch_size=args.batch_size,
+        crop=args.crop, lr=args.lr, schedule=args.schedule, warmup=args.warmup,
+        final_lr_ratio=args.final_lr_ratio, decay_at=tuple(args.decay_at), weight_decay=args.weight_decay,
+        aux_lr=args.aux_lr, lmbda=lmbda, lambda_range=tuple(args.lambda_range) if args.lambda_range else None,
+        metric=args.metric, clip=args.clip, ckpt_every=args.ckpt_every, keep_checkpoints=args.keep_checkpoints,
+        val_every=args.val_every, log_every=args.log_every, seed=args.seed, workers=args.workers,
+        cache_images=not args.no_cache, amp=args.amp, device=args.device, tensorboard=args.tensorboard,
+        progress=not args.no_progress, resume=args.resume, command=_command_line())
+
+
+def train_main(args: argparse.Namespace) -> int:
+    """Run ``codeclab train``; user mistakes raise :class:`~codeclab.errors.InputError`."""
+    from .loop import train
+
+    summary = train(config_from_args(args))
+    if "weights" in summary:  # rank 0
+        print(f"trained {args.model} to step {summary['step']} in {summary['wall_seconds']:.1f} s; "
+              f"weights {summary['weights']}, card {summary['card']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codeclab train", description="Train a learned codec.")
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return train_main(args)
+    except CodecLabError as exc:
+        print(f"codeclab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""The training loop of learned codecs, to be read top to bottom (after nanoGPT's ``train.py``).
+
+::
+
+    for step in start .. steps - 1:
+        lr  <- learning_rate(step)                     linear warmup, then cosine or step decay
+        x   <- this rank's batch of random crops       fixed by (seed, step, rank): datasets, distributed
+        lam <- the fixed lambda, or log-uniform per picture for a variable-rate model
+        out <- model(x [, lmbda=lam])                  autocast bf16/fp16 on a GPU, float32 on CPU
+        L   <- mean(lam * D + R)                       losses.rate_distortion_loss
+        backward; clip the gradient norm; AdamW step   DDP averages the gradients over the ranks
+        model.aux_loss() and its own optimizer         only for models that have one (CompressAI)
+        every N steps: record, validate with real file sizes, checkpoint   (rank 0 writes)
+    export the weights (safetensors) and their model card
+
+What a model must offer (CompressAI's conventions):
+
+* ``model(x)`` with ``x`` (N, 3, H, W) in [0, 1] returns ``{"x_hat": (N, 3, H, W),
+  "likelihoods": {"y": ..., "z": ...}}``. Under autocast the model should compute its
+  likelihoods in float32 (``torch.autocast(..., enabled=False)`` around the entropy model).
+
+and what it may offer:
+
+* ``variable_rate = True``: one model for many trade-offs; the loop then calls
+  ``model(x, lmbda=lam)`` with ``lam`` an (N,) tensor, the lambda of each picture, drawn
+  log-uniformly from ``lambda_range`` (the model maps it to its own conditioning: gain
+  units, a quality index, ...), and validates at the range's two ends and its geometric mean.
+* ``aux_loss()``: trained by a second AdamW over ``aux_parameters()`` (or, CompressAI's
+  convention, the parameters named ``*quantiles``), as CompressAI's ``train.py`` does.
+* ``size_multiple``: validation pads pictures to a multiple of it.
+* ``compress``/``decompress`` (and ``update()``): real rates in validation (:mod:`.validation`).
+
+Resuming: a checkpoint holds the model, the optimizers, the gradient scaler and the step.
+Nothing else is needed to continue exactly: the learning rate is a function of the step,
+and every random draw (crops, flips, lambdas, quantization noise) is seeded from (seed,
+step, rank) (:mod:`.seeding`), so on the same machine a run killed and resumed ends with
+the very weights of an unbroken run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .. import __version__
+from ..errors import CodecLabError, InputError
+from ..io.image import default_note
+from ..learned.registry import build_model
+from . import seeding
+from .config import AMP_MODES, METRICS, RESUME_MUST_MATCH, SCHEDULES, TrainConfig
+from .checkpoint import (export_weights, hardware_description, latest_checkpoint, load_checkpoint,
+                         remove_stale_temporaries, save_checkpoint)
+from .datasets import RandomCropDataset, load_validation_images, to_unit_float
+from .distributed import (DistributedContext, StepBatchSampler, gather_strings, init_distributed,
+                          mean_over_ranks, shutdown, wrap_model)
+from .logs import TrainingLog, require_tensorboard
+from .losses import MS_SSIM_MIN_SIDE, rate_distortion_loss
+from .validation import RateMeasure, validate
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse settings that cannot train, with one line naming the setting."""
+    positive = {"steps": config.steps, "batch_size": config.batch_size, "crop": config.crop,
+                "ckpt_every": config.ckpt_every, "keep_checkpoints": config.keep_checkpoints,
+                "val_every": config.val_every, "log_every": config.log_every}
+    for name, value in positive.items():
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if not (config.lr > 0 and config.aux_lr > 0):
+        raise InputError(f"learning rates must be positive, got lr={config.lr}, aux_lr={config.aux_lr}")
+    for name, value in {"warmup": config.warmup, "clip": config.clip, "weight_decay": config.weight_decay,
+                        "workers": config.workers, "seed": config.seed}.items():
+        if value < 0:
+            raise InputError(f"{name} must not be negative, got {value}")
+    if not 0 <= config.final_lr_ratio <= 1 or not all(0 < f < 1 for f in config.decay_at):
+        raise InputError("final_lr_ratio must lie in [0, 1] and decay_at fractions in (0, 1)")
+    for name, value, choices in (("metric", config.metric, METRICS), ("schedule", config.schedule, SCHEDULES),
+                                 ("amp", config.amp, AMP_MODES)):
+        if value not in choices:
+            raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    if (config.lmbda is None) == (config.lambda_range is None):
+        raise InputError("give exactly one of --lambda and --lambda-range")
+    if config.lmbda is not None and not config.lmbda > 0:
+        raise InputError(f"lambda must be positive, got {config.lmbda}")
+    if config.lambda_range is not None:
+        low, high = config.lambda_range
+        if not 0 < low < high:
+            raise InputError(f"lambda range must satisfy 0 < low < high, got {low} {high}")
+    if config.metric == "ms-ssim" and config.crop < MS_SSIM_MIN_SIDE:
+        raise InputError(f"--metric ms-ssim needs --crop of at least {MS_SSIM_MIN_SIDE}, got {config.crop}")
+    if config.tensorboard:
+        require_tensorboard()
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """The learning rate of ``step`` (0-based)::
+
+        warmup:    lr * (step + 1) / warmup                              for step < warmup
+        cosine:    lr * (r + (1 - r) * (1 + cos(pi * t)) / 2),  t = (step - warmup) / (steps - warmup)
+        step:      lr * 0.1 ** (number of decay_at fractions f with step >= f * steps)
+        constant:  lr
+
+    (Loshchilov and Hutter, "SGDR", ICLR 2017, for the cosine; ``r = final_lr_ratio``.)
+    """
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    if config.schedule == "cosine":
+        t = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+        r = config.final_lr_ratio
+        return config.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * t)))
+    if config.schedule == "step":
+        return config.lr * 0.1 ** sum(step >= f * config.steps for f in config.decay_at)
+    return config.lr
+
+
+def training_lambdas(config: TrainConfig, step: int, rank: int) -> torch.Tensor:
+    """(batch_size,) lambdas of a step: the fixed one, or ``exp(U(log low, log high))`` each."""
+    if config.lambda_range is None:
+        return torch.full((config.batch_size,), config.lmbda)
+    low, high = (math.log(v) for v in config.lambda_range)
+    u = torch.rand(config.batch_size, generator=seeding.generator(config.seed, seeding.LAMBDA, rank, step),
+                   dtype=torch.float64)
+    return torch.exp(low + (high - low) * u).float()
+
+
+def validation_lambdas(config: TrainConfig) -> list[float]:
+    """The lambdas validated: the fixed one, or the range's ends and its geometric mean."""
+    if config.lambda_range is None:
+        return [config.lmbda]
+    low, high = config.lambda_range
+    return [low, math.sqrt(low * high), high]
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision: bf16 (or fp16 where bf16 is missing) on a GPU by default, none on CPU."""
+    if amp == "off":
+        return None
+    if device.type != "cuda":
+        if amp == "auto":
+            return None
+        raise InputError(f"--amp {amp} needs a CUDA device; training on CPU runs in float32")
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def aux_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """Parameters trained only by ``model.aux_loss()`` (none when the model has no aux loss)."""
+    if not callable(getattr(model, "aux_loss", None)):
+        return []
+    if callable(getattr(model, "aux_parameters", None)):
+        return list(model.aux_parameters())
+    return [p for name, p in model.named_parameters() if name.endswith("quantiles")]
+
+
+_DECAYED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+                   nn.ConvTranspose3d)
+
+
+def parameter_groups(model: nn.Module, weight_decay: float, exclude: list[nn.Parameter]) -> list[dict]:
+    """AdamW groups: weight decay on convolution and linear weights only, as in nanoGPT
+    (decaying biases, GDN parameters or entropy-model densities would distort them)."""
+    excluded = {id(p) for p in exclude}
+    decayed = {id(m.weight) for m in model.modules() if isinstance(m, _DECAYED_LAYERS)}
+    trained = [p for p in model.parameters() if p.requires_grad and id(p) not in excluded]
+    groups = [{"params": [p for p in trained if id(p) in decayed], "weight_decay": weight_decay},
+              {"params": [p for p in trained if id(p) not in decayed], "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def state_sha256(model: nn.Module) -> str:
+    """SHA-256 of a model's state (names and bytes): equal on every rank when DDP works."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_resumable(saved: dict, config: TrainConfig) -> None:
+    """A checkpoint continues only the run it came from (same model, data stream and loss)."""
+    now = config.as_dict()
+    changed = [f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in RESUME_MUST_MATCH if saved.get(k) != now[k]]
+    if changed:
+        raise InputError(f"cannot resume: the checkpoint was trained with other settings ({'; '.join(changed)})")
+
+
+def _silent(message: str) -> None:
+    """The note function of ranks other than 0."""
+
+
+def train(config: TrainConfig, *, measure_real_rate: RateMeasure | None = None,
+          note: Callable[[str], None] = default_note) -> dict:
+    """Train as ``config`` says, in one process or as one rank of a torchrun job; return a summary.
+
+    ``measure_real_rate(model, image, **conditioning) -> (num_bytes, x_hat)`` overrides how
+    validation measures real rates (see :mod:`.validation`).
+    """
+    check_config(config)
+    context = init_distributed(config.device)
+    try:
+        return _train(config, context, measure_real_rate, note if context.is_main else _silent)
+    finally:
+        shutdown()
+
+
+def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: RateMeasure | None,
+           note: Callable[[str], None]) -> dict:
+    device, main = context.device, context.is_main
+    out = Path(config.out)
+    checkpoints = out / "checkpoints"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
+        torch.set_float32_matmul_precision("high")  # TF32 matrix products where float32 runs
+
+    # -- model and optimizers, identical on every rank
+    seeding.seed_global_rng(config.seed, seeding.INIT)
+    model = build_model(config.model, **config.model_args).to(device)
+    variable_rate = bool(getattr(model, "variable_rate", False))
+    if config.lambda_range is not None and not variable_rate:
+        raise InputError(f"model {config.model!r} has one rate (no variable_rate attribute): use --lambda")
+    aux_params = aux_parameters(model)
+    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay, aux_params), lr=config.lr)
+    aux_optimizer = torch.optim.AdamW(aux_params, lr=config.aux_lr, weight_decay=0.0) if aux_params else None
+    amp_dtype = autocast_dtype(config.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    trained_params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    # -- resume from the newest checkpoint, or start fresh in a folder without one
+    start_step, wall_seconds = 0, 0.0
+    latest = latest_checkpoint(checkpoints)
+    if latest is not None and not config.resume:
+        raise InputError(f"{out} already holds checkpoints (newest {latest.name}): "
+                         f"pass --resume to continue that run, or choose another --out")
+    if latest is not None:
+        state = load_checkpoint(latest, map_location=device)
+        check_resumable(state["config"], config)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if aux_optimizer is not None:
+            aux_optimizer.load_state_dict(state["aux_optimizer"])
+        if scaler.is_enabled() and state["scaler"]:
+            scaler.load_state_dict(state["scaler"])
+        start_step, wall_seconds = int(state["step"]), float(state["wall_seconds"])
+        if state["world_size"] != context.world_size:
+            note(f"checkpoint trained by {state['world_size']} processes, resumed by {context.world_size}: "
+                 f"later batches differ from an unbroken run")
+        note(f"resuming {latest} at step {start_step}")
+    elif config.resume:
+        note(f"no checkpoint in {checkpoints}: starting at step 0")
+
+    # -- data: every rank reads everything, so a bad file fails on all ranks alike
+    dataset = RandomCropDataset(config.data, config.crop, config.seed, cache=config.cache_images, note=note)
+    val_pictures = load_validation_images(config.val_data, config.val_crop, note) if config.val_data else []
+    if config.metric == "ms-ssim" and any(min(p.shape[-2:]) < MS_SSIM_MIN_SIDE for _, p in val_pictures):
+        raise InputError(f"--metric ms-ssim: validation pictures must be at least {MS_SSIM_MIN_SIDE} px a side")
+
+    # -- the run folder (rank 0 writes)
+    if main:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        for stale in remove_stale_temporaries(checkpoints):
+            note(f"removed {stale.name}, a checkpoint left half-written by a killed run")
+    log = TrainingLog(out, start_step, tensorboard=config.tensorboard, enabled=main)
+
+    def training_state(step: int) -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "aux_optimizer": aux_optimizer.state_dict() if aux_optimizer is not None else {},
+                "scaler": scaler.state_dict(), "step": step,
+                "wall_seconds": wall_seconds + time.perf_counter() - started,
+                "world_size": context.world_size, "config": config.as_dict()}
+
+    def run_validation(step: int) -> dict:
+        results = {}
+        lambdas = validation_lambdas(config)
+        for lmbda in lambdas:
+            conditioning = {"lmbda": torch.tensor([lmbda], device=device)} if variable_rate else {}
+            values, shown = validate(model, val_pictures, conditioning, measure_real_rate=measure_real_rate,
+                                     with_ms_ssim=config.metric == "ms-ssim")
+            kind = "val" if len(lambdas) == 1 else f"val_lambda_{lmbda:.4g}"
+            log.scalars(step, kind, values)
+            for name, image in shown:
+                log.image(step, f"{kind}/{name}", image)
+            line = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+            tqdm.write(f"step {step} {kind}: {line}", file=sys.stderr)
+            results[kind] = values
+        return results
+
+    # -- the loop
+    ddp_model = wrap_model(model, context, find_unused_parameters=aux_optimizer is not None)
+    sampler = StepBatchSampler(start_step, config.steps, config.batch_size, context.rank, context.world_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=config.workers,
+                                         pin_memory=device.type == "cuda")
+    autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext()
+    progress = tqdm(total=config.steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
+                    disable=not (main and config.progress))
+    validation: dict = {}
+    started = time.perf_counter()
+    model.train()
+    for step, crops in enumerate(loader, start=start_step):
+        lr = learning_rate(step, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        seeding.seed_global_rng(config.seed, seeding.STEP, context.rank, step)
+        x = to_unit_float(crops.to(device, non_blocking=True))
+        lmbda = training_lambdas(config, step, context.rank).to(device)
+
+        with autocast:
+            output = ddp_model(x, lmbda=lmbda) if variable_rate else ddp_model(x)
+        parts = rate_distortion_loss(output, x, lmbda, config.metric)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(parts["loss"]).backward()
+        scaler.unscale_(optimizer)
+        grad_norm = nn.utils.clip_grad_norm_(trained_params, config.clip if config.clip > 0 else math.inf)
+        # The norm of the averaged gradient is the same on every rank, so all ranks stop together.
+        if not scaler.is_enabled() and not torch.isfinite(grad_norm):
+            raise CodecLabError(f"training diverged at step {step + 1} (gradient norm {float(grad_norm)}): "
+                                f"lower --lr or --clip, or resume from an earlier checkpoint")
+        scaler.step(optimizer)  # with fp16, skipped when the scaled gradients overflowed
+        scaler.update()
+        if aux_optimizer is not None:
+            aux_optimizer.zero_grad(set_to_none=True)
+            aux_loss = model.aux_loss()
+            aux_loss.backward()
+            aux_optimizer.step()
+            parts["aux_loss"] = aux_loss.detach()
+        done = step + 1
+        progress.update(1)
+
+        if done % config.log_every == 0 or done == config.steps:
+            names = list(parts)
+            means = mean_over_ranks(torch.stack([parts[k].detach().float() for k in names]), context).tolist()
+            record = dict(zip(names, means))
+            record["psnr"] = 10 * math.log10(1 / record["mse"]) if record["mse"] > 0 else math.inf
+            record.update(grad_norm=float(grad_norm), lr=lr)
+            log.scalars(done, "train", record)
+            progress.set_postfix(loss=f"{record['loss']:.4g}", bpp=f"{record['bpp']:.3f}",
+                                 psnr=f"{record['psnr']:.2f}", lr=f"{lr:.2e}", refresh=False)
+        if main and val_pictures and (done % config.val_every == 0 or done == config.steps):
+            validation = run_validation(done)
+        if main and (done % config.ckpt_every == 0 or done == config.steps):
+            save_checkpoint(checkpoints, done, training_state(done), keep=config.keep_checkpoints)
+    progress.close()
+    wall_seconds += time.perf_counter() - started
+    final_step = max(start_step, config.steps)
+
+    # -- the replicas must agree; then export what rank 0 holds
+    replica_hashes = gather_strings(state_sha256(model), context)
+    summary = {"step": final_step, "wall_seconds": wall_seconds, "validation": validation,
+               "replica_sha256": replica_hashes}
+    if main:
+        if val_pictures and not validation:  # nothing was left to train: score the weights anyway
+            validation = summary["validation"] = run_validation(final_step)
+        if callable(getattr(model, "update", None)):
+            model.update()  # integer CDF tables, so the exported weights are ready to code
+        card = {"model": config.model, "model_args": config.model_args, "command": config.command,
+                "data": {"train": str(Path(config.data).resolve()), "train_pictures": len(dataset.paths),
+                         "val": str(Path(config.val_data).resolve()) if config.val_data else None,
+                         "val_pictures": len(val_pictures)},
+                "steps": final_step, "pictures_seen": final_step * config.batch_size * context.world_size,
+                "wall_seconds": round(wall_seconds, 1),
+                "hardware": hardware_description(device, context.world_size),
+                "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
+                "validation": validation, "replica_sha256": replica_hashes, "config": config.as_dict(),
+                "torch": torch.__version__, "codeclab": __version__,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        weights, card_path = export_weights(model.state_dict(), out / f"{config.model}.safetensors", card)
+        summary.update(weights=str(weights), card=str(card_path))
+    log.close()
+    if len(set(replica_hashes)) > 1:
+        raise CodecLabError(f"the {context.world_size} model replicas differ after training: {replica_hashes}")
+    return summary
