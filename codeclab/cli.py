@@ -5,7 +5,7 @@
     codeclab codecs                                   list codecs and their quality ranges
     codeclab encode IN -o OUT.clb --codec C --quality Q [--recon R] [--force]
     codeclab decode IN.clb -o OUT.png|OUT.y4m [--force]
-    codeclab info IN.clb [--json]
+    codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
     codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
 
@@ -146,12 +146,32 @@ def cmd_info(args) -> int:
     }
     if h.fps:
         info["kbps"] = 8 * len(data) / 1000 / (h.frame_count / float(h.fps))
+    if args.show:
+        _draw_syntax(args, codec, parsed)
+        info["picture"] = str(args.output)
     if args.json:
         print(json.dumps(info, indent=1))
     else:
         for key, value in info.items():
             print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else f"{key:>14}: {value}")
     return 0
+
+
+def _draw_syntax(args, codec, parsed) -> None:
+    """``info --show LAYERS -o PNG``: the codec draws its syntax over the decoded picture."""
+    from .errors import UnsupportedError
+    from .io import files
+
+    draw = getattr(codec, "draw_syntax", None)
+    if draw is None:
+        raise UnsupportedError(f"codec {codec.name} cannot draw its syntax (--show)")
+    if not args.output:
+        raise InputError("--show needs -o PICTURE.png")
+    out = files.check_output_path(args.output, force=args.force)
+    if out.suffix.lower() != ".png":
+        raise InputError(f"--show writes a .png picture, got {out.name}")
+    layers = tuple(layer.strip() for layer in args.show.split(",") if layer.strip())
+    files.atomic_write(out, draw(parsed.header, parsed.params, parsed.payload, layers))
 
 
 def cmd_bench(args) -> int:
@@ -196,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("info", help="describe a .clb file")
     s.add_argument("input", help=".clb file")
     s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--show", help="draw layers over the decoded picture, e.g. partition,modes,bits "
+                                  "(codecs that support it: classic)")
+    s.add_argument("-o", "--output", help="the .png picture --show writes")
+    s.add_argument("-f", "--force", action="store_true", help="overwrite an existing picture")
     s.set_defaults(func=cmd_info)
 
     s = sub.add_parser("bench", help="rate-distortion benchmark of codecs over a folder")

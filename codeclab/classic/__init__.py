@@ -15,6 +15,13 @@ the encoder's own reconstruction agree bit for bit on any machine::
 - :mod:`~codeclab.classic.intra`: reference samples, smoothing, planar/DC/angular prediction,
   most probable modes (§8.4);
 - :mod:`~codeclab.classic.deblock`: boundary strength and the deblocking filter (§8.7.2).
+
+The codec ``classic`` built from them (registered by :mod:`~codeclab.classic.codec`):
+:mod:`.syntax` (parameters, contexts, syntax elements), :mod:`.partition` (the CTU
+quadtree), :mod:`.picture` (the state encoder and decoder share), :mod:`.reconstruct`
+(the per-block reconstruction in numba, bit-exact with the torch tools), :mod:`.decoder`
+(parse + reconstruct, the normative part), :mod:`.loopfilter` (deblocking of a picture),
+:mod:`.analysis` and :mod:`.encoder` (RDO decisions), :mod:`.inspect` (drawing the syntax).
 """
 
 from __future__ import annotations

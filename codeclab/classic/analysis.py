@@ -1,0 +1,109 @@
+"""Encoder-side block kernels in numba: forward transform, quantization, SATD, SSE.
+
+None of this is normative (a decoder never runs it), but the encoder runs it for every
+candidate mode of every block, so it is scalar numba like :mod:`.reconstruct`, checked bit
+for bit against the torch tools of :mod:`.transform` and :mod:`.quant`:
+
+- :func:`forward_transform`: HM's two-stage integer DCT/DST,
+  ``C = (T ((X T^t + r1) >> s1) + r2) >> s2`` with ``s1 = log2n + B - 9``, ``s2 = log2n + 6``;
+- :func:`quantize`: dead-zone scalar quantization,
+  ``level = sign(c) ((|c| quantScale[qP % 6] + f 2^(qBits - 9)) >> qBits)``,
+  ``qBits = 14 + qP // 6 + 15 - B - log2n``;
+- :func:`satd`: the sum of absolute Hadamard-transformed differences, HM's cheap estimate of
+  a residual's coded size, used to pre-select intra modes before the full RD check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .reconstruct import MATRICES, QUANT_SCALE
+
+COEFF_MIN, COEFF_MAX = -32768, 32767
+#: 8x8 Hadamard matrix (Sylvester order); 4x4 is its top-left corner.
+HADAMARD8 = np.array([[1 if bin(i & j).count("1") % 2 == 0 else -1 for j in range(8)]
+                      for i in range(8)], dtype=np.int64)
+
+
+@njit(cache=True)
+def forward_transform(residual, n, use_dst, bit_depth, tmp, coeffs):
+    """Forward 2-D transform of ``residual[:n, :n]`` into ``coeffs[:n, :n]`` (HM ``xTrMxN``)."""
+    log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    t = MATRICES[0] if use_dst else MATRICES[log2n]
+    s1 = log2n + bit_depth - 9
+    s2 = log2n + 6
+    for i in range(n):
+        for k in range(n):
+            s = np.int64(0)
+            for j in range(n):
+                s += residual[i, j] * t[k, j]
+            tmp[i, k] = (s + (1 << (s1 - 1))) >> s1
+    for k in range(n):
+        for j in range(n):
+            s = np.int64(0)
+            for i in range(n):
+                s += t[k, i] * tmp[i, j]
+            coeffs[k, j] = (s + (1 << (s2 - 1))) >> s2
+
+
+@njit(cache=True)
+def quantize(coeffs, n, qp, bit_depth, rounding, levels):
+    """Dead-zone quantization of ``coeffs[:n, :n]`` into ``levels[:n, :n]``; returns the
+    number of non-zero levels. ``rounding`` is the offset f in 1/512 (171 = HM intra)."""
+    log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    q_bits = 14 + qp // 6 + 15 - bit_depth - log2n
+    scale = QUANT_SCALE[qp % 6]
+    offset = np.int64(rounding) << (q_bits - 9)
+    nonzero = 0
+    for y in range(n):
+        for x in range(n):
+            c = np.int64(coeffs[y, x])
+            magnitude = min((abs(c) * scale + offset) >> q_bits, COEFF_MAX)
+            levels[y, x] = -magnitude if c < 0 else magnitude
+            nonzero += magnitude != 0
+    return nonzero
+
+
+@njit(cache=True)
+def satd(orig, x0, y0, pred, n):
+    """SATD of ``orig[y0:, x0:] - pred`` over n x n: Hadamard 4x4 for n = 4, else 8x8 tiles.
+
+    Normalised as HM (``(sum + 1) >> 1`` per 4x4, ``(sum + 2) >> 2`` per 8x8), so it is
+    comparable with a sum of absolute differences.
+    """
+    t = 4 if n == 4 else 8
+    diff = np.empty((8, 8), np.int64)
+    rows = np.empty((8, 8), np.int64)
+    total = 0
+    for by in range(0, n, t):
+        for bx in range(0, n, t):
+            for i in range(t):
+                for j in range(t):
+                    diff[i, j] = orig[y0 + by + i, x0 + bx + j] - pred[by + i, bx + j]
+            for i in range(t):  # rows, then columns: H D H^t
+                for v in range(t):
+                    acc = 0
+                    for j in range(t):
+                        acc += HADAMARD8[v, j] * diff[i, j]
+                    rows[i, v] = acc
+            s = 0
+            for u in range(t):
+                for v in range(t):
+                    acc = 0
+                    for i in range(t):
+                        acc += HADAMARD8[u, i] * rows[i, v]
+                    s += abs(acc)
+            total += (s + 1) >> 1 if t == 4 else (s + 2) >> 2
+    return total
+
+
+@njit(cache=True)
+def sse(orig, plane, x0, y0, n):
+    """Sum of squared differences of the n x n blocks of two planes at (x0, y0)."""
+    total = 0
+    for y in range(y0, y0 + n):
+        for x in range(x0, x0 + n):
+            d = np.int64(orig[y, x]) - plane[y, x]
+            total += d * d
+    return total

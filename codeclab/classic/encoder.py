@@ -1,0 +1,503 @@
+"""The classic encoder: rate-distortion optimised decisions, then the bitstream.
+
+Each CTU is first *searched*, then *written*::
+
+    for each CTU (raster order):
+        search_ctu             decide the quadtree, modes and levels by minimising
+                               J = D + lambda R,  lambda = 0.57 * 2^((QP - 12) / 3)
+        write_ctu              code those decisions with the arithmetic coder
+    deblocking (:mod:`.loopfilter`)
+
+The search reconstructs every candidate with
+:func:`~codeclab.classic.reconstruct.reconstruct_block`, the decoder's own function, so
+when it is done the picture state holds exactly what the decoder will rebuild (principle
+1 of DESIGN.md; HM's TEncSearch calls TComPrediction and TComTrQuant the same way).
+
+Search (HM ``TEncCu::xCompressCU`` / ``TEncSearch::estIntraPredQT``, simplified):
+
+- ``search_ctu`` tries "split in four" (recursively, down to 8x8) and "one CU", keeping the
+  cheaper; the split option's samples, levels and maps are saved and restored if it wins.
+  Before an option is tried its region is marked not yet decoded, so its blocks see exactly
+  the neighbours the decoder will see.
+- Luma mode of a CU or 4x4 PU: all 35 predictions are scored by SATD +
+  sqrt(lambda) * mode bits; the best :data:`RD_CANDIDATES` plus the three MPMs get a full RD
+  check (transform, quantization, exact adaptive residual bits, reconstruction, SSE). A
+  64x64 CU (four 32x32 transform blocks) tries the MPMs and the modes its quarters chose.
+- 8x8 CUs also try NxN (four 4x4 PUs, each with its own mode and DST-VII residual).
+- Chroma: DM and the two other intra_chroma_pred_mode values of lowest SATD get a full RD
+  check on Cb + Cr, with chroma SSE weighted by 2^((QP - QpC) / 3) as in HM.
+
+Rates come from the contexts as they stand at the start of the CTU (a copy, so estimates
+never disturb the real coder): flags cost :func:`~codeclab.entropy.rate.bin_cost`, and a
+residual costs the exact adaptive ``-log2 p`` of coding it with a scratch copy of the
+contexts (:func:`~codeclab.entropy.residual.encode_block` with statistics).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..entropy.cabac import encoder_finish, encoder_start, reserve
+from ..entropy.rate import ONE_BIT
+from ..entropy.residual import encode_block
+from .analysis import forward_transform, quantize, satd, sse
+from .decoder import SCANS
+from .loopfilter import deblock_picture
+from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, fill_map,
+                        largest_block_at, neighbour_modes, split_context, units_of,
+                        z_order_position)
+from .picture import Picture, new_picture
+from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
+from .reconstruct import (chroma_qp, new_workspace, predict, reconstruct_block,
+                          reference_samples)
+from .syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, PictureParams,
+                     chroma_mode_bits, chroma_mode_from_syntax, encode_chroma_mode,
+                     encode_flag, encode_luma_mode, flag_bits, luma_mode_bits,
+                     mode_to_syntax, most_probable_modes, new_contexts)
+
+#: Modes (besides the MPMs) that pass SATD pre-selection into the full RD check, by log2 size.
+RD_CANDIDATES = np.array([0, 0, 3, 3, 2, 2, 0], dtype=np.int64)
+#: Chroma modes besides DM that pass SATD pre-selection into the full RD check.
+CHROMA_RD_CANDIDATES = 2
+#: Bins a CTU can need at most (6144 levels of at most ~40 bins, plus its other syntax).
+MAX_CTU_BINS = 6144 * 48 + 4096
+
+#: Settings of one picture: QPs, lambda, chroma weight, tools.
+Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth strong rounding")
+#: Everything the search reads and writes: source planes, the picture state, encoder-only maps
+#: (NxN flag and intra_chroma_pred_mode per 4x4 block), estimation contexts and scratch.
+Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch")
+
+
+def new_scratch():
+    """Scratch arrays of the search: references, predictions, residual, rate estimation."""
+    return (np.empty(129, np.int64), np.empty(129, np.int64), np.empty((32, 32), np.int64),
+            np.empty((32, 32), np.int64), np.empty((32, 32), np.int64),
+            np.empty((32, 32), np.int64), np.empty(1 << 16, np.uint8), np.zeros(3),
+            np.zeros(0, np.int32), np.zeros(35, np.float64))
+
+
+# -------------------------------------------------------------------- rates and blocks
+@njit(cache=True)
+def residual_bits(S, levels, log2n, chroma, ctx_copy):
+    """Exact adaptive bits of coding a block of levels with the CTU's context states."""
+    out, stats, trace = S.scratch[6], S.scratch[7], S.scratch[8]
+    ctx_copy[:, :] = S.ctx
+    stats[:] = 0.0
+    encode_block(encoder_start(), out, ctx_copy, levels, log2n, chroma, S.scans[2],
+                 S.scans[log2n - 2], stats, trace)
+    return stats[0]
+
+
+@njit(cache=True)
+def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
+    """Predict, transform, quantize and reconstruct one block; return (SSE, bits).
+
+    Levels go to ``S.pic.levels[comp]`` and samples to ``S.pic.planes[comp]``, exactly as
+    the decoder will produce them.
+    """
+    refs, smoothed, pred, residual, tmp, coeffs = S.scratch[:6]
+    plane, orig = S.pic.planes[comp], S.orig[comp]
+    levels = S.pic.levels[comp]
+    is_luma = comp == 0
+    qp = cfg.qp if is_luma else cfg.qpc
+    reference_samples(plane, S.pic.decoded[comp], x, y, n, cfg.bit_depth, refs)
+    predict(refs, mode, n, is_luma, cfg.bit_depth, cfg.strong, smoothed, pred)
+    for i in range(n):
+        for j in range(n):
+            residual[i, j] = orig[y + i, x + j] - pred[i, j]
+    forward_transform(residual, n, is_luma and n == 4, cfg.bit_depth, tmp, coeffs)
+    block = levels[y:y + n, x:x + n]
+    nonzero = quantize(coeffs, n, qp, cfg.bit_depth, cfg.rounding, block)
+    coded = 1 if nonzero else 0
+    bits = flag_bits(S.ctx, cbf_ctx, coded) / ONE_BIT
+    if coded:
+        log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+        bits += residual_bits(S, block, log2n, not is_luma, ctx_copy)
+    reconstruct_block(plane, S.pic.decoded[comp], levels, x, y, n, mode, is_luma, qp,
+                      cfg.bit_depth, cfg.strong, coded, S.work)
+    return sse(orig, plane, x, y, n), bits
+
+
+@njit(cache=True)
+def clear_decoded(S, comp, x, y, size):
+    """Mark a block of component ``comp`` as not yet decoded (before trying an option)."""
+    S.pic.decoded[comp][y:y + size, x:x + size] = 0
+
+
+@njit(cache=True)
+def mode_bits(S, x, y, mode):
+    """Bits of coding luma ``mode`` for the PU at (x, y), given its neighbours' MPMs."""
+    left, above = neighbour_modes(S.pic.luma_mode, x, y)
+    m0, m1, m2 = most_probable_modes(left, above)
+    is_mpm, index = mode_to_syntax(mode, m0, m1, m2)
+    return luma_mode_bits(S.ctx, is_mpm, index) / ONE_BIT
+
+
+@njit(cache=True)
+def candidate_modes(S, cfg, x, y, n):
+    """SATD pre-selection: the best RD_CANDIDATES[log2 n] of 35 modes, plus the MPMs."""
+    refs, smoothed, pred = S.scratch[0], S.scratch[1], S.scratch[2]
+    costs = S.scratch[9]
+    log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    reference_samples(S.pic.planes[0], S.pic.decoded[0], x, y, n, cfg.bit_depth, refs)
+    for mode in range(35):
+        predict(refs, mode, n, True, cfg.bit_depth, cfg.strong, smoothed, pred)
+        costs[mode] = satd(S.orig[0], x, y, pred, n) + cfg.sqrt_lam * mode_bits(S, x, y, mode)
+    order = np.argsort(costs)
+    left, above = neighbour_modes(S.pic.luma_mode, x, y)
+    m0, m1, m2 = most_probable_modes(left, above)
+    chosen = [m0, m1, m2]
+    for i in range(RD_CANDIDATES[log2n]):
+        mode = order[i]
+        if mode != m0 and mode != m1 and mode != m2:
+            chosen.append(mode)
+    return chosen
+
+
+# -------------------------------------------------------------------- luma decisions
+@njit(cache=True)
+def luma_option(S, cfg, x, y, size, n, mode, cbf_ctx, ctx_copy):
+    """J of coding the luma of a CU with one mode in n x n transform blocks (z-order)."""
+    if n < size:
+        clear_decoded(S, 0, x, y, size)
+    cost = cfg.lam * mode_bits(S, x, y, mode)
+    for i in range(1 if n == size else 4):  # one block, or four quarters in z-order
+        bx, by = x + (i & 1) * n, y + (i >> 1) * n
+        d, r = code_block(S, cfg, 0, bx, by, n, mode, cbf_ctx, ctx_copy)
+        cost += d + cfg.lam * r
+    return cost
+
+
+@njit(cache=True)
+def best_luma_mode(S, cfg, x, y, size, n, candidates, cbf_ctx, ctx_copy):
+    """Full RD check of the candidates; codes the winner last (so its samples stay) and
+    returns (J, mode)."""
+    best_cost, best_mode = np.inf, candidates[0]
+    for mode in candidates:
+        cost = luma_option(S, cfg, x, y, size, n, mode, cbf_ctx, ctx_copy)
+        if cost < best_cost:
+            best_cost, best_mode = cost, mode
+    luma_option(S, cfg, x, y, size, n, best_mode, cbf_ctx, ctx_copy)
+    fill_map(S.pic.luma_mode, x, y, size, best_mode)
+    return best_cost, best_mode
+
+
+@njit(cache=True)
+def search_luma(S, cfg, x, y, log2, hints, ctx_copy):
+    """Luma of one CU: its best mode (2Nx2N), and for 8x8 CUs also NxN; returns J."""
+    size = 1 << log2
+    if log2 == CTU_LOG2:
+        # Four 32x32 transform blocks share one mode: try the MPMs and the quarters' modes.
+        left, above = neighbour_modes(S.pic.luma_mode, x, y)
+        m0, m1, m2 = most_probable_modes(left, above)
+        candidates = [m0, m1, m2]
+        for h in hints:
+            if h not in candidates:
+                candidates.append(h)
+        cost, _ = best_luma_mode(S, cfg, x, y, size, size >> 1, candidates, CBF_LUMA + 1,
+                                 ctx_copy)
+        S.nxn[y >> 2:(y + size) >> 2, x >> 2:(x + size) >> 2] = 0
+        return cost
+    candidates = candidate_modes(S, cfg, x, y, size)
+    cost, mode = best_luma_mode(S, cfg, x, y, size, size, candidates, CBF_LUMA, ctx_copy)
+    fill_map(S.nxn, x, y, size, 0)
+    if log2 > MIN_CU_LOG2:
+        return cost
+    # NxN: four 4x4 PUs decided one after the other (each predicts from the previous ones).
+    cost += cfg.lam * flag_bits(S.ctx, PART_NXN, 0) / ONE_BIT
+    nxn_cost = cfg.lam * flag_bits(S.ctx, PART_NXN, 1) / ONE_BIT
+    clear_decoded(S, 0, x, y, size)
+    for i in range(4):
+        px, py = x + (i & 1) * 4, y + (i >> 1) * 4
+        pu_candidates = candidate_modes(S, cfg, px, py, 4)
+        pu_cost, _ = best_luma_mode(S, cfg, px, py, 4, 4, pu_candidates, CBF_LUMA + 1, ctx_copy)
+        nxn_cost += pu_cost
+    if nxn_cost < cost:
+        fill_map(S.nxn, x, y, size, 1)
+        return nxn_cost
+    luma_option(S, cfg, x, y, size, size, mode, CBF_LUMA, ctx_copy)  # back to 2Nx2N
+    fill_map(S.pic.luma_mode, x, y, size, mode)
+    return cost
+
+
+# -------------------------------------------------------------------- chroma decisions
+@njit(cache=True)
+def chroma_option(S, cfg, x, y, log2, value, ctx_copy):
+    """J of coding Cb and Cr of a CU with intra_chroma_pred_mode ``value``."""
+    size = (1 << log2) >> 1  # chroma samples
+    quarters = 4 if log2 == CTU_LOG2 else 1
+    n = size >> 1 if quarters == 4 else size
+    cbf_ctx = CBF_CHROMA + (1 if (quarters == 4 or S.nxn[y >> 2, x >> 2]) else 0)
+    mode = chroma_mode_from_syntax(value, S.pic.luma_mode[y >> 2, x >> 2])
+    cx, cy = x >> 1, y >> 1
+    distortion, bits = 0.0, chroma_mode_bits(S.ctx, value) / ONE_BIT
+    for comp in (1, 2):
+        if quarters > 1:
+            clear_decoded(S, comp, cx, cy, size)
+        for q in range(quarters):
+            d, r = code_block(S, cfg, comp, cx + (q & 1) * n, cy + (q >> 1) * n, n, mode,
+                              cbf_ctx, ctx_copy)
+            distortion += d
+            bits += r
+    return cfg.chroma_weight * distortion + cfg.lam * bits
+
+
+@njit(cache=True)
+def chroma_candidates(S, cfg, x, y, log2):
+    """DM plus the CHROMA_RD_CANDIDATES other chroma modes of lowest SATD on Cb + Cr
+    (of the first 32x32 quarter for a 64x64 CU)."""
+    refs, smoothed, pred, costs = S.scratch[0], S.scratch[1], S.scratch[2], S.scratch[9]
+    n = min((1 << log2) >> 1, 16)
+    cx, cy = x >> 1, y >> 1
+    luma_mode = S.pic.luma_mode[y >> 2, x >> 2]
+    for value in range(4):
+        mode = chroma_mode_from_syntax(value, luma_mode)
+        costs[value] = cfg.sqrt_lam * chroma_mode_bits(S.ctx, value) / ONE_BIT
+        for comp in (1, 2):
+            reference_samples(S.pic.planes[comp], S.pic.decoded[comp], cx, cy, n,
+                              cfg.bit_depth, refs)
+            predict(refs, mode, n, False, cfg.bit_depth, cfg.strong, smoothed, pred)
+            costs[value] += satd(S.orig[comp], cx, cy, pred, n)
+    order = np.argsort(costs[:4])
+    chosen = [4]
+    for i in range(CHROMA_RD_CANDIDATES):
+        chosen.append(order[i])
+    return chosen
+
+
+@njit(cache=True)
+def search_chroma(S, cfg, x, y, log2, ctx_copy):
+    """Best chroma mode by full RD among :func:`chroma_candidates` (coded last, so its
+    samples stay); returns J."""
+    best_cost, best_value = np.inf, 4
+    for value in chroma_candidates(S, cfg, x, y, log2):
+        cost = chroma_option(S, cfg, x, y, log2, value, ctx_copy)
+        if cost < best_cost:
+            best_cost, best_value = cost, value
+    chroma_option(S, cfg, x, y, log2, best_value, ctx_copy)
+    fill_map(S.chroma_syntax, x, y, 1 << log2, best_value)
+    return best_cost
+
+
+# -------------------------------------------------------------------- the quadtree
+@njit(cache=True)
+def _copy_region(S, x, y, size, saved, to_saved):
+    """Copy samples, levels and maps of a CU region into ``saved`` or back from it."""
+    k = 0
+    for comp in range(3):
+        shift = 0 if comp == 0 else 1
+        x0, y0, n = x >> shift, y >> shift, size >> shift
+        for array in (S.pic.planes[comp], S.pic.levels[comp]):
+            if to_saved:
+                saved[k][:n, :n] = array[y0:y0 + n, x0:x0 + n]
+            else:
+                array[y0:y0 + n, x0:x0 + n] = saved[k][:n, :n]
+            k += 1
+    u0, v0, m = x >> 2, y >> 2, size >> 2
+    for unit_map in (S.pic.cu_log2, S.pic.luma_mode, S.nxn, S.chroma_syntax):
+        if to_saved:
+            saved[k][:m, :m] = unit_map[v0:v0 + m, u0:u0 + m]
+        else:
+            unit_map[v0:v0 + m, u0:u0 + m] = saved[k][:m, :m]
+        k += 1
+
+
+@njit(cache=True)
+def split_option(S, cfg, x, y, log2):
+    """Start the "split in four" option: mark the region undecoded; J of split_cu_flag = 1."""
+    size = 1 << log2
+    for comp in range(3):
+        clear_decoded(S, comp, x >> (comp > 0), y >> (comp > 0), size >> (comp > 0))
+    inc = split_context(S.pic.cu_log2, x, y, log2)
+    return cfg.lam * flag_bits(S.ctx, SPLIT_CU + inc, 1) / ONE_BIT
+
+
+@njit(cache=True)
+def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
+    """Try one CU at (x, y, 2^log2) against the split already searched (J ``split_cost``).
+
+    Keeps the cheaper option in the picture state and returns its J.
+    """
+    size = 1 << log2
+    hints = np.zeros(4, np.int64)
+    saved = [np.empty((1, 1), np.int32)]
+    if log2 > MIN_CU_LOG2:
+        half = size >> 1
+        for i in range(4):  # the quarters' modes: candidates of a 64x64 CU
+            hints[i] = S.pic.luma_mode[(y + (i >> 1) * half) >> 2, (x + (i & 1) * half) >> 2]
+        saved = [np.empty((size, size), np.int32) for _ in range(10)]
+        _copy_region(S, x, y, size, saved, True)
+    whole_cost = 0.0
+    if log2 > MIN_CU_LOG2:
+        inc = split_context(S.pic.cu_log2, x, y, log2)
+        whole_cost += cfg.lam * flag_bits(S.ctx, SPLIT_CU + inc, 0) / ONE_BIT
+    fill_map(S.pic.cu_log2, x, y, size, log2)
+    whole_cost += search_luma(S, cfg, x, y, log2, hints, ctx_copy)
+    whole_cost += search_chroma(S, cfg, x, y, log2, ctx_copy)
+    if split_cost < whole_cost:
+        _copy_region(S, x, y, size, saved, False)
+        return split_cost
+    return whole_cost
+
+
+# The quadtree search, unrolled by depth: numba cannot cache recursive functions (numba
+# issue #6061), and each level is just "search the four quarters, then try one CU".
+@njit(cache=True)
+def search_cu8(S, cfg, x, y, ctx_copy):
+    return whole_option(S, cfg, x, y, 3, np.inf, ctx_copy)
+
+
+@njit(cache=True)
+def search_cu16(S, cfg, x, y, ctx_copy):
+    cost = split_option(S, cfg, x, y, 4)
+    for i in range(4):
+        cost += search_cu8(S, cfg, x + (i & 1) * 8, y + (i >> 1) * 8, ctx_copy)
+    return whole_option(S, cfg, x, y, 4, cost, ctx_copy)
+
+
+@njit(cache=True)
+def search_cu32(S, cfg, x, y, ctx_copy):
+    cost = split_option(S, cfg, x, y, 5)
+    for i in range(4):
+        cost += search_cu16(S, cfg, x + (i & 1) * 16, y + (i >> 1) * 16, ctx_copy)
+    return whole_option(S, cfg, x, y, 5, cost, ctx_copy)
+
+
+@njit(cache=True)
+def search_ctu(S, cfg, x, y, ctx_copy):
+    """Decide the coding quadtree of the CTU at (x, y); leaves it reconstructed and returns J."""
+    cost = split_option(S, cfg, x, y, 6)
+    for i in range(4):
+        cost += search_cu32(S, cfg, x + (i & 1) * 32, y + (i >> 1) * 32, ctx_copy)
+    return whole_option(S, cfg, x, y, 6, cost, ctx_copy)
+
+
+# -------------------------------------------------------------------- writing
+@njit(cache=True)
+def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
+    """cbf and residual_coding of one transform block, from the decided levels."""
+    block = S.pic.levels[comp][y:y + n, x:x + n]
+    coded = 0
+    for i in range(n):
+        for j in range(n):
+            if block[i, j] != 0:
+                coded = 1
+    reg = encode_flag(reg, out, ctx, cbf_ctx, coded)
+    if coded:
+        log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+        reg = encode_block(reg, out, ctx, block, log2n, comp > 0, S.scans[2],
+                           S.scans[log2n - 2], S.scratch[7][:0], S.scratch[8])
+    return reg
+
+
+@njit(cache=True)
+def write_cu(reg, out, ctx, S, x, y, log2, tu_count):
+    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.decode_cu`."""
+    size = 1 << log2
+    nxn = S.nxn[y >> 2, x >> 2] if log2 == MIN_CU_LOG2 else 0
+    if log2 == MIN_CU_LOG2:
+        reg = encode_flag(reg, out, ctx, PART_NXN, nxn)
+    parts = 4 if nxn else 1
+    part_size = size >> 1 if nxn else size
+    for i in range(parts):
+        px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
+        left, above = neighbour_modes(S.pic.luma_mode, px, py)
+        m0, m1, m2 = most_probable_modes(left, above)
+        is_mpm, index = mode_to_syntax(S.pic.luma_mode[py >> 2, px >> 2], m0, m1, m2)
+        reg = encode_luma_mode(reg, out, ctx, is_mpm, index)
+    reg = encode_chroma_mode(reg, out, ctx, S.chroma_syntax[y >> 2, x >> 2])
+    quarters = 4 if log2 == CTU_LOG2 else 1
+    tu = size >> 1 if log2 == CTU_LOG2 else size
+    split_tu = 1 if (quarters > 1 or nxn) else 0
+    for q in range(quarters):
+        tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
+        for i in range(parts):
+            bx, by = tx + (i & 1) * part_size, ty + (i >> 1) * part_size
+            n = part_size if nxn else tu
+            reg = _write_block(reg, out, ctx, S, 0, bx, by, n, CBF_LUMA + split_tu)
+            tu_count += 1
+            fill_map(S.pic.tu_id, bx, by, n, tu_count)
+        for comp in (1, 2):
+            reg = _write_block(reg, out, ctx, S, comp, tx >> 1, ty >> 1, tu >> 1,
+                               CBF_CHROMA + split_tu)
+    return reg, tu_count
+
+
+@njit(cache=True)
+def write_ctu(reg, out, ctx, S, row, col, tu_count):
+    """coding_quadtree() of one CTU, walked in z-order as the decoder walks it."""
+    k = 0
+    while k < UNITS_PER_CTU:
+        ux, uy = z_order_position(k)
+        x = col * CTU_SIZE + (ux << MIN_CU_LOG2)
+        y = row * CTU_SIZE + (uy << MIN_CU_LOG2)
+        log2 = largest_block_at(k)
+        cu_log2 = S.pic.cu_log2[y >> 2, x >> 2]
+        while log2 > MIN_CU_LOG2:
+            inc = split_context(S.pic.cu_log2, x, y, log2)
+            split = 1 if cu_log2 < log2 else 0
+            reg = encode_flag(reg, out, ctx, SPLIT_CU + inc, split)
+            if not split:
+                break
+            log2 -= 1
+        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, tu_count)
+        k += units_of(log2)
+    return reg, tu_count
+
+
+@njit(cache=True)
+def encode_ctus(S, cfg, ctx, ctu_bits):
+    """Search and write every CTU; returns the payload bytes (a uint8 array)."""
+    out = np.empty(1 << 16, np.uint8)
+    reg = encoder_start()
+    ctx_copy = np.empty_like(ctx)
+    rows, cols = ctu_bits.shape
+    tu_count = 0
+    for row in range(rows):
+        for col in range(cols):
+            S.ctx[:, :] = ctx  # rates of this CTU's decisions: the states at its start
+            search_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
+            out = reserve(reg, out, MAX_CTU_BINS)
+            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
+            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, tu_count)
+            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
+    out = reserve(reg, out, 16)
+    size = encoder_finish(reg, out)
+    return out[:size]
+
+
+# -------------------------------------------------------------------- picture level
+@dataclass
+class EncodedPicture:
+    """The encoder's output: payload, deblocked reconstruction of the padded picture, syntax."""
+
+    payload: bytes
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    picture: Picture
+    ctu_bits: np.ndarray
+
+
+def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  params: PictureParams) -> EncodedPicture:
+    """Encode padded 4:2:0 planes (luma sides multiples of 64) with ``params``."""
+    height, width = planes[0].shape
+    qp = params.qp
+    qpc = int(chroma_qp(qp))
+    lam = rd_lambda(qp)
+    cfg = Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
+                   params.strong_smoothing, INTRA_ROUNDING)
+    pic = new_picture(height, width)
+    orig = tuple(np.ascontiguousarray(p, dtype=np.int32) for p in planes)
+    maps = (np.zeros_like(pic.cu_log2), np.zeros_like(pic.cu_log2))
+    ctx = new_contexts(qp)
+    S = Search(orig, pic, maps[0], maps[1], ctx.copy(), SCANS, new_workspace(), new_scratch())
+    ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
+    payload = encode_ctus(S, cfg, ctx, ctu_bits)
+    recon = deblock_picture(pic.planes, pic.tu_id, qp, params.deblocking)
+    return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)

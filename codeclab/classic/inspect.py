@@ -1,0 +1,139 @@
+"""Looking inside a classic bitstream: partition, intra directions and bits per CTU, drawn.
+
+``codeclab info OUT.clb --show partition,modes,bits -o picture.png`` decodes the picture
+and draws, over it,
+
+- ``bits``: a heat map of the bits each 64x64 CTU cost (red = the most expensive CTU,
+  transparent = the cheapest), measured from the arithmetic decoder's position;
+- ``partition``: the coding units (white lines; 4x4 prediction units of NxN CUs in yellow);
+- ``modes``: each prediction unit's intra mode as a short line along the direction it
+  predicts from (angular modes 2..34, H.265 Table 8-4), a dot for DC and a small circle
+  for planar.
+
+The figure is drawn by matplotlib on a bare Agg ``Figure`` at one figure pixel per picture
+pixel (scaled up for small pictures), so it works headless.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+
+from ..bitstream.container import StreamHeader
+from ..errors import InputError
+from .codec import planes_to_rgb
+from .decoder import decode_payload
+from .intra import INTRA_PRED_ANGLE
+from .partition import CTU_SIZE
+from .syntax import PictureParams
+
+LAYERS = ("partition", "modes", "bits")
+
+
+def mode_direction(mode: int) -> tuple[float, float]:
+    """Unit-free (dx, dy) pointing from a sample towards the reference it is predicted from.
+
+    Vertical modes 18..34 read the row above, shifted by ``angle / 32`` per row: (angle/32,
+    -1); horizontal modes 2..17 read the left column: (-1, angle/32). Mode 26 is (0, -1),
+    mode 10 is (-1, 0).
+    """
+    angle = INTRA_PRED_ANGLE[mode - 2] / 32
+    return (angle, -1.0) if mode >= 18 else (-1.0, angle)
+
+
+def prediction_units(cu_log2: np.ndarray, tu_id: np.ndarray, height: int,
+                     width: int) -> list[tuple[int, int, int, bool]]:
+    """``(x, y, size, in_nxn_cu)`` of every prediction unit inside the picture.
+
+    A CU starts where a 4x4 block is its own CU's top-left corner; an 8x8 CU is NxN (four
+    4x4 PUs) exactly when its first two 4x4 blocks belong to different transform blocks.
+    """
+    units = []
+    for r, c in zip(*np.nonzero(cu_log2)):
+        size = 1 << int(cu_log2[r, c])
+        x0, y0 = 4 * int(c), 4 * int(r)
+        if x0 % size or y0 % size or x0 >= width or y0 >= height:
+            continue
+        if size == 8 and tu_id[r, c] != tu_id[r, c + 1]:
+            units += [(x0 + 4 * (i & 1), y0 + 4 * (i >> 1), 4, True) for i in range(4)]
+        else:
+            units.append((x0, y0, size, False))
+    return units
+
+
+def draw_syntax(header: StreamHeader, params: bytes, payload: bytes,
+                show: tuple[str, ...] = LAYERS) -> bytes:
+    """PNG bytes of the decoded picture with the chosen ``show`` layers drawn over it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    unknown = set(show) - set(LAYERS)
+    if unknown:
+        raise InputError(f"--show takes {', '.join(LAYERS)}; unknown: {', '.join(sorted(unknown))}")
+    picture_params = PictureParams.unpack(params)
+    decoded = decode_payload(picture_params, payload, header.height, header.width)
+    height, width = header.height, header.width
+    rgb = planes_to_rgb(decoded.planes, height, width, picture_params.matrix)
+    pic = decoded.picture
+
+    scale = max(1, 512 // max(height, width))  # small pictures are drawn larger
+    fig = Figure(figsize=(width * scale / 100, height * scale / 100), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(rgb.permute(1, 2, 0).numpy(), interpolation="nearest",
+              extent=(0, width, height, 0))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+
+    if "bits" in show:
+        bits = decoded.ctu_bits.astype(np.float64)
+        heat = np.zeros(bits.shape + (4,))
+        heat[..., 0] = 1.0
+        heat[..., 3] = 0.6 * (bits - bits.min()) / max(bits.max() - bits.min(), 1.0)
+        rows, cols = bits.shape
+        ax.imshow(heat, interpolation="nearest", extent=(0, cols * CTU_SIZE, rows * CTU_SIZE, 0))
+        for (r, c), value in np.ndenumerate(decoded.ctu_bits):
+            if c * CTU_SIZE < width and r * CTU_SIZE < height:
+                ax.text(c * CTU_SIZE + 3, r * CTU_SIZE + 3, f"{value}", color="white",
+                        fontsize=5 * scale, va="top", ha="left")
+
+    units = prediction_units(pic.cu_log2, pic.tu_id, height, width)
+    if "partition" in show:
+        cus, pus = [], []
+        for x0, y0, size, nxn in units:
+            if nxn and (x0 % 8, y0 % 8) != (0, 0):
+                continue
+            block = 8 if nxn else size
+            cus.append([(x0, y0), (x0 + block, y0), (x0 + block, y0 + block)])
+            if nxn:
+                pus += [[(x0 + 4, y0), (x0 + 4, y0 + 8)], [(x0, y0 + 4), (x0 + 8, y0 + 4)]]
+        ax.add_collection(LineCollection(cus, colors="white", linewidths=0.6 * scale))
+        ax.add_collection(LineCollection(pus, colors="yellow", linewidths=0.4 * scale))
+
+    if "modes" in show:
+        lines, dots, circles = [], [], []
+        for x0, y0, size, _ in units:
+            mode = int(pic.luma_mode[y0 // 4, x0 // 4])
+            cx, cy = x0 + size / 2, y0 + size / 2
+            if mode >= 2:
+                dx, dy = mode_direction(mode)
+                length = 0.4 * size / np.hypot(dx, dy)
+                lines.append([(cx - dx * length, cy - dy * length), (cx + dx * length, cy + dy * length)])
+            elif mode == 1:
+                dots.append((cx, cy))
+            else:
+                circles.append((cx, cy))
+        ax.add_collection(LineCollection(lines, colors="cyan", linewidths=0.6 * scale))
+        if dots:
+            ax.scatter(*zip(*dots), s=2 * scale, c="magenta", marker="o", linewidths=0)
+        if circles:
+            ax.scatter(*zip(*circles), s=4 * scale, facecolors="none", edgecolors="lime",
+                       linewidths=0.4 * scale)
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
