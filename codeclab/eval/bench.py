@@ -38,7 +38,7 @@ from ..errors import InputError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"}
 VIDEO_SUFFIXES = {".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm"}
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-DEFAULT_CODECS = "jpeg,webp,heif,x265"
+DEFAULT_CODECS = "classic,jpeg,webp,heif,x265"
 
 IMAGE_METRICS = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")
 VIDEO_METRICS = ("kbps", "bpp", "psnr-y", "psnr-cb", "psnr-cr", "psnr-yuv", "encoding_time", "decoding_time")
