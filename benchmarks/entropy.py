@@ -10,7 +10,7 @@ Reported: bytes, overhead over the exact-scale ideal sum(-log2 P(k)) with P the 
 bin mass at the *exact* scale, and encode / decode throughput (medians of ``--repeats``).
 CompressAI is a benchmark-only dependency: without it the peer rows are skipped with a note.
 (With CPU torch 2.13 its import needs the torchvision workaround of
-``../shared/anchors/bench_entropy.py``, repeated in :func:`import_compressai`.)
+``../shared/anchors/bench_entropy.py``, in ``benchmarks/peers.py``.)
 
 Part B -- binary coder. A Kodak picture (``--image``; the package's sample crop when the
 shared data set is absent) is converted to Y'CbCr 4:2:0, cut into 8 x 8 blocks (level
@@ -45,28 +45,7 @@ sys.path.insert(0, str(REPO))
 from codeclab.entropy import GaussianConditional  # noqa: E402
 from codeclab.entropy import cabac, rate, residual  # noqa: E402
 
-KODAK = REPO.parent / "shared" / "data" / "kodak"
-SAMPLES = REPO / "codeclab" / "data" / "samples"
-
-
-def import_compressai():
-    """Import compressai, declaring torchvision's two C++ op schemas if its CUDA-only
-    extension cannot load beside CPU torch (see ../shared/anchors/bench_entropy.py)."""
-    try:
-        import torchvision  # noqa: F401
-    except RuntimeError as e:
-        if "torchvision::nms" not in str(e):
-            raise
-        for m in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-            del sys.modules[m]
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        import_compressai.keep_alive = lib
-        import torchvision  # noqa: F401
-    import compressai
-
-    return compressai
+from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
 
 
 def timed(fn, repeats: int):

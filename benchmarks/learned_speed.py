@@ -45,30 +45,9 @@ sys.path.insert(0, str(REPO))
 from codeclab.io import pad_to_multiple, read_image  # noqa: E402
 from codeclab.learned.registry import build_model  # noqa: E402
 
-KODAK = REPO.parent / "shared" / "data" / "kodak"
-SAMPLES = REPO / "codeclab" / "data" / "samples"
+from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
 ARCHITECTURES = ("factorized", "hyperprior", "mean-scale", "checkerboard")
 LAMBDA = 0.013  # CompressAI's quality 4 for MSE: the middle of the ladder
-
-
-def import_compressai():
-    """Import compressai, declaring torchvision's two C++ op schemas if its CUDA-only
-    extension cannot load beside CPU torch (see ../shared/anchors/bench_entropy.py)."""
-    try:
-        import torchvision  # noqa: F401
-    except RuntimeError as e:
-        if "torchvision::nms" not in str(e):
-            raise
-        for m in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-            del sys.modules[m]
-        lib = torch.library.Library("torchvision", "DEF")
-        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-        import_compressai.keep_alive = lib
-        import torchvision  # noqa: F401
-    import compressai
-
-    return compressai
 
 
 def compressai_checkerboard(N: int = 128, M: int = 192):
