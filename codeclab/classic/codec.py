@@ -30,6 +30,7 @@ from ..io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
 from ..io.padding import pad_to_multiple
 from .decoder import decode_payload
 from .encoder import encode_planes
+from .filters import PictureFilter, filter_for_id, join_side_info, split_side_info
 from .partition import CTU_SIZE
 from .syntax import PictureParams
 
@@ -57,6 +58,16 @@ def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
     return ycbcr_to_rgb_int(torch.stack([y, cb, cr]), matrix, full_range=True)
 
 
+def decode_planes(params: PictureParams, payload: bytes, height: int, width: int) -> tuple:
+    """Padded (Y, Cb, Cr) of one picture: decode, deblock, then the picture filter it names."""
+    if not params.picture_filter:
+        return decode_payload(params, payload, height, width).planes
+    picture_filter = filter_for_id(params.picture_filter)
+    picture_data, side_info = split_side_info(payload)
+    planes = decode_payload(params, picture_data, height, width).planes
+    return picture_filter.decode(planes, params.qp, side_info)
+
+
 @register
 class ClassicCodec(Codec):
     """HEVC-class all-intra codec of :mod:`codeclab.classic` (quality = QP)."""
@@ -71,20 +82,30 @@ class ClassicCodec(Codec):
     description = ("CodecLab classic: HEVC-class all-intra (quadtree 64..8, NxN 4x4, 35 intra modes, "
                    "DCT/DST, CABAC, deblocking, RDO), 4:2:0 BT.709 full range; quality = QP")
 
+    picture_filter: PictureFilter | None = None
+    """In-loop filter after deblocking (:mod:`.filters`); ``None`` in the pure classic codec."""
+
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        params = PictureParams(qp=self.check_quality(quality))
+        tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
+        params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id)
         height, width = image.shape[-2:]
-        encoded = encode_planes(rgb_to_planes(image, params.matrix), params)
-        recon = planes_to_rgb(encoded.planes, height, width, params.matrix)
+        original = rgb_to_planes(image, params.matrix)
+        encoded = encode_planes(original, params)
+        planes, payload = encoded.planes, encoded.payload
         stats = {"ctu_bits": encoded.ctu_bits.tolist()}
-        return Encoded(params.pack(), encoded.payload, recon, stats)
+        if self.picture_filter is not None:
+            planes, side_info = self.picture_filter.encode(planes, original, params.qp)
+            payload = join_side_info(payload, side_info)
+            stats["filter_bytes"] = len(side_info)
+        recon = planes_to_rgb(planes, height, width, params.matrix)
+        return Encoded(params.pack(), payload, recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
         picture_params = PictureParams.unpack(params)
         if header.bit_depth != 8:
             raise BitstreamError(f"classic pictures are 8-bit, the header says {header.bit_depth}")
-        decoded = decode_payload(picture_params, payload, header.height, header.width)
-        return planes_to_rgb(decoded.planes, header.height, header.width, picture_params.matrix)
+        return planes_to_rgb(decode_planes(picture_params, payload, header.height, header.width),
+                             header.height, header.width, picture_params.matrix)
 
     def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes,
                     show: tuple[str, ...]) -> bytes:
@@ -97,4 +118,5 @@ class ClassicCodec(Codec):
         p = PictureParams.unpack(params)
         return {"qp": p.qp, "matrix": p.matrix.name, "range": "FULL", "chroma": "4:2:0",
                 "deblocking": p.deblocking, "strong_intra_smoothing": p.strong_smoothing,
-                "ctu": 1 << p.ctu_log2, "min_cu": 1 << p.min_cu_log2}
+                "ctu": 1 << p.ctu_log2, "min_cu": 1 << p.min_cu_log2,
+                "picture_filter": p.picture_filter}

@@ -25,6 +25,7 @@ from ..bitstream.container import StreamHeader
 from ..errors import InputError
 from .codec import planes_to_rgb
 from .decoder import decode_payload
+from .filters import split_side_info
 from .intra import INTRA_PRED_ANGLE
 from .partition import CTU_SIZE
 from .syntax import PictureParams
@@ -74,6 +75,8 @@ def draw_syntax(header: StreamHeader, params: bytes, payload: bytes,
     if unknown:
         raise InputError(f"--show takes {', '.join(LAYERS)}; unknown: {', '.join(sorted(unknown))}")
     picture_params = PictureParams.unpack(params)
+    if picture_params.picture_filter:  # partition and modes live in the picture data
+        payload = split_side_info(payload)[0]
     decoded = decode_payload(picture_params, payload, header.height, header.width)
     height, width = header.height, header.width
     rgb = planes_to_rgb(decoded.planes, height, width, picture_params.matrix)

@@ -5,8 +5,11 @@ A ``classic`` bitstream is one picture: a small parameter block (the container's
 raster order. Modelled on H.265 §7.3.8 with the simplifications of an all-intra,
 single-slice, 4:2:0 codec::
 
-    picture_parameters (5 bytes):  qp u8 | matrix u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8
-        flags: bit 0 deblocking, bit 1 strong intra smoothing
+    picture_parameters (5 or 6 bytes):  qp u8 | matrix u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8
+                                        [| picture_filter u8]
+        flags: bit 0 deblocking, bit 1 strong intra smoothing, bit 2 picture filter present
+        picture_filter: id of the in-loop filter after deblocking (:mod:`.filters`); when
+        present the payload is ``u32 len | picture data | filter side information``
 
     coding_quadtree(x, y, log2)                                           §7.3.8.4
         split_cu_flag                   ae(v) if log2 > min_cu_log2; ctx 0..2 from the depth
@@ -57,6 +60,7 @@ N_CONTEXTS = CBF_CHROMA + 2
 
 FLAG_DEBLOCKING = 1
 FLAG_STRONG_SMOOTHING = 2
+FLAG_PICTURE_FILTER = 4
 _PARAMS = struct.Struct(">BBBBB")
 
 
@@ -70,27 +74,35 @@ class PictureParams:
     strong_smoothing: bool = True
     ctu_log2: int = 6
     min_cu_log2: int = 3
+    picture_filter: int = 0  # 0: none, else the tool id of :mod:`.filters`
 
     def pack(self) -> bytes:
-        flags = FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
-        return _PARAMS.pack(self.qp, int(self.matrix), flags, self.ctu_log2, self.min_cu_log2)
+        flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
+                 + FLAG_PICTURE_FILTER * bool(self.picture_filter))
+        packed = _PARAMS.pack(self.qp, int(self.matrix), flags, self.ctu_log2, self.min_cu_log2)
+        return packed + bytes([self.picture_filter]) if self.picture_filter else packed
 
     @classmethod
     def unpack(cls, data: bytes) -> PictureParams:
         """Parse and validate; ``BitstreamError`` for anything this decoder cannot handle."""
-        if len(data) != _PARAMS.size:
-            raise BitstreamError(f"classic: parameter block of {len(data)} bytes, expected {_PARAMS.size}")
-        qp, matrix, flags, ctu_log2, min_cu_log2 = _PARAMS.unpack(data)
+        if len(data) not in (_PARAMS.size, _PARAMS.size + 1):
+            raise BitstreamError(f"classic: parameter block of {len(data)} bytes, expected {_PARAMS.size}"
+                                 f" or {_PARAMS.size + 1}")
+        qp, matrix, flags, ctu_log2, min_cu_log2 = _PARAMS.unpack(data[:_PARAMS.size])
+        picture_filter = data[_PARAMS.size] if len(data) > _PARAMS.size else 0
+        if bool(flags & FLAG_PICTURE_FILTER) != (len(data) > _PARAMS.size) or (
+                len(data) > _PARAMS.size and picture_filter == 0):
+            raise BitstreamError("classic: picture-filter flag and filter id disagree")
         if qp > 51:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
         if matrix not in (Matrix.BT601, Matrix.BT709):
             raise BitstreamError(f"classic: unknown colour matrix {matrix}")
-        if flags >> 2:
+        if flags >> 3:
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
         return cls(qp, Matrix(matrix), bool(flags & FLAG_DEBLOCKING),
-                   bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2)
+                   bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2, picture_filter)
 
 
 def new_contexts(qp: int) -> np.ndarray:

@@ -1,0 +1,85 @@
+"""Pluggable in-loop picture filters: the stage after deblocking.
+
+A picture filter runs on the whole deblocked reconstruction of a picture, before it is
+output and before it becomes a reference picture, like HEVC's SAO or VVC's ALF::
+
+    reconstruct ─► deblock ─► picture filter ─► output / reference picture buffer
+                                    ▲
+                          side information (per picture, in the payload)
+
+Any implementation follows :class:`PictureFilter`: the encoder sees the original and
+returns the filtered planes plus its side information (on/off flags, ...), the decoder
+gets the side information back and must produce the *same* planes bit for bit. A filter is
+identified in the bitstream by its ``tool_id`` (one byte of the picture parameters), so a
+decoder needs no out-of-band knowledge: :func:`filter_for_id` finds the implementation,
+importing the modules in :data:`BUILTIN_FILTER_MODULES` on first use.
+
+Planes are padded int32 (Y, Cb, Cr) 4:2:0 arrays, sides multiples of the 64x64 CTU.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..errors import BitstreamError
+
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+BUILTIN_FILTER_MODULES = ("codeclab.hybrid.loopfilter",)
+
+
+class PictureFilter(Protocol):
+    """An in-loop filter stage after deblocking (encoder and decoder halves)."""
+
+    tool_id: int  # 1..255, written in the picture parameters
+
+    def encode(self, recon: Planes, original: Planes, qp: int) -> tuple[Planes, bytes]:
+        """Filter ``recon`` knowing ``original``; returns (filtered planes, side information)."""
+
+    def decode(self, recon: Planes, qp: int, side_info: bytes) -> Planes:
+        """Filter ``recon`` as the encoder did; ``BitstreamError`` on damaged side information."""
+
+
+_FACTORIES: dict[int, Callable[[], PictureFilter]] = {}
+_loaded = False
+
+
+def register_filter(tool_id: int, factory: Callable[[], PictureFilter]) -> None:
+    """Make ``factory()`` the implementation of filter ``tool_id`` (1..255)."""
+    if not 1 <= tool_id <= 255:
+        raise ValueError(f"picture filter ids are 1..255, got {tool_id}")
+    _FACTORIES[tool_id] = factory
+
+
+def filter_for_id(tool_id: int) -> PictureFilter:
+    """The filter a bitstream names; ``BitstreamError`` for an id this build does not know."""
+    global _loaded
+    if tool_id not in _FACTORIES and not _loaded:
+        _loaded = True
+        for module in BUILTIN_FILTER_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as error:
+                if error.name != module:
+                    raise
+    if tool_id not in _FACTORIES:
+        raise BitstreamError(f"classic: unknown picture filter id {tool_id}")
+    return _FACTORIES[tool_id]()
+
+
+def split_side_info(payload: bytes) -> tuple[bytes, bytes]:
+    """(picture data, filter side information) of a payload framed by :func:`join_side_info`."""
+    if len(payload) < 4:
+        raise BitstreamError("classic: payload too short for its picture-data length")
+    size = int.from_bytes(payload[:4], "big")
+    if size > len(payload) - 4:
+        raise BitstreamError("classic: picture-data length runs past the payload")
+    return payload[4:4 + size], payload[4 + size:]
+
+
+def join_side_info(picture_data: bytes, side_info: bytes) -> bytes:
+    """``u32 len(picture_data) | picture_data | side_info``: the payload when a filter is on."""
+    return len(picture_data).to_bytes(4, "big") + picture_data + side_info
