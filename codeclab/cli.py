@@ -5,7 +5,7 @@
     codeclab codecs                                   list codecs and their quality ranges
     codeclab encode IN -o OUT.clb --codec C --quality Q [--recon R] [--force]
     codeclab decode IN.clb -o OUT.png|OUT.y4m [--force]
-    codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png]
+    codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png] [--frame N]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
     codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
 
@@ -171,7 +171,8 @@ def _draw_syntax(args, codec, parsed) -> None:
     if out.suffix.lower() != ".png":
         raise InputError(f"--show writes a .png picture, got {out.name}")
     layers = tuple(layer.strip() for layer in args.show.split(",") if layer.strip())
-    files.atomic_write(out, draw(parsed.header, parsed.params, parsed.payload, layers))
+    frame = {} if args.frame is None else {"frame": args.frame}  # a picture of a sequence
+    files.atomic_write(out, draw(parsed.header, parsed.params, parsed.payload, layers, **frame))
 
 
 def cmd_bench(args) -> int:
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--show", help="draw layers over the decoded picture, e.g. partition,modes,bits "
                                   "(codecs that support it: classic)")
     s.add_argument("-o", "--output", help="the .png picture --show writes")
+    s.add_argument("--frame", type=int, default=None, help="video: the picture --show draws (from 0)")
     s.add_argument("-f", "--force", action="store_true", help="overwrite an existing picture")
     s.set_defaults(func=cmd_info)
 

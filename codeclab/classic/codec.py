@@ -1,9 +1,12 @@
-"""The ``classic`` codec: RGB in, RGB out, an HEVC-class all-intra coder in between.
+"""The ``classic`` codec: HEVC-class intra pictures, and low-delay P sequences.
 
-::
+Still pictures: RGB in, RGB out, an all-intra coder in between::
 
     RGB ─► Y'CbCr BT.709 full range (integer) ─► 4:2:0 ─► pad to 64 ─► encoder ─► payload
     payload ─► decoder ─► crop ─► upsample chroma ─► RGB
+
+Sequences: Y'CbCr 4:2:0 8-bit in and out as they come (no colour conversion), coded as
+I P P P ... pictures (:mod:`.sequence`); matrix and range travel in the container header.
 
 Colour: BT.709, full range, 8 bits, with the project's fixed-point conversion
 (:func:`~codeclab.io.color.rgb_to_ycbcr_int`). BT.709 because the video anchors (x265,
@@ -28,11 +31,16 @@ from ..errors import BitstreamError
 from ..io.chroma import downsample_chroma, upsample_chroma
 from ..io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
 from ..io.padding import pad_to_multiple
+from ..io.video import Video
 from .decoder import decode_payload
 from .encoder import encode_planes
 from .filters import PictureFilter, filter_for_id, join_side_info, split_side_info
 from .partition import CTU_SIZE
-from .syntax import PictureParams
+from .sequence import decode_video, encode_sequence
+from .syntax import PictureParams, SequenceParams
+
+#: Reference pictures of each P picture.
+NUM_REFS = 2
 
 SITING = "center"
 
@@ -79,8 +87,11 @@ class ClassicCodec(Codec):
     integer_quality = True
     higher_is_better = False
     default_qualities = (22, 27, 32, 37, 42)
-    description = ("CodecLab classic: HEVC-class all-intra (quadtree 64..8, NxN 4x4, 35 intra modes, "
-                   "DCT/DST, CABAC, deblocking, RDO), 4:2:0 BT.709 full range; quality = QP")
+    default_video_qualities = (22, 27, 32, 37)
+    supports_video = True
+    description = ("CodecLab classic: HEVC-class (quadtree 64..8, NxN 4x4, 35 intra modes, DCT/DST, "
+                   "CABAC, deblocking, RDO); video: low-delay P, 2 refs, merge/skip/AMVP, "
+                   "quarter-sample HEVC interpolation; quality = QP")
 
     picture_filter: PictureFilter | None = None
     """In-loop filter after deblocking (:mod:`.filters`); ``None`` in the pure classic codec."""
@@ -107,14 +118,28 @@ class ClassicCodec(Codec):
         return planes_to_rgb(decode_planes(picture_params, payload, header.height, header.width),
                              header.height, header.width, picture_params.matrix)
 
+    def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
+        params, payload, recon, stats = encode_sequence(
+            video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter)
+        return Encoded(params.pack(), payload, recon, stats)
+
+    def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
+        return decode_video(header, SequenceParams.unpack(params), payload)
+
     def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes,
-                    show: tuple[str, ...]) -> bytes:
-        """PNG of the decoded picture with its partition, modes and/or bits per CTU drawn."""
+                    show: tuple[str, ...], frame: int = 0) -> bytes:
+        """PNG of a decoded picture (``frame`` of a sequence) with its syntax drawn."""
         from .inspect import draw_syntax
 
-        return draw_syntax(header, params, payload, show)
+        return draw_syntax(header, params, payload, show, frame)
 
     def describe_params(self, params: bytes) -> dict:
+        if len(params) > 6:
+            q = SequenceParams.unpack(params)
+            return {"qp": q.qp, "intra_period": q.intra_period, "num_refs": q.num_refs,
+                    "gop": "low-delay P", "tmvp": q.tmvp, "deblocking": q.deblocking,
+                    "strong_intra_smoothing": q.strong_smoothing, "ctu": 1 << q.ctu_log2,
+                    "min_cu": 1 << q.min_cu_log2, "picture_filter": q.picture_filter}
         p = PictureParams.unpack(params)
         return {"qp": p.qp, "matrix": p.matrix.name, "range": "FULL", "chroma": "4:2:0",
                 "deblocking": p.deblocking, "strong_intra_smoothing": p.strong_smoothing,

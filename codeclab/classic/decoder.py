@@ -4,18 +4,24 @@ Parsing and reconstruction are interleaved block by block, as intra prediction r
 
     for each CTU (raster order):
         walk the coding quadtree (split_cu_flag, :mod:`.partition`)
-        for each CU: luma modes (MPM coding), chroma mode
-            for each transform block: cbf, residual_coding  ──►  reconstruct_block
+        for each CU:
+            P pictures: cu_skip_flag, pred_mode_flag; an inter CU takes its motion from a
+                merge candidate or from a predictor plus a difference (:mod:`.mvpred`) and
+                is predicted by motion compensation (:mod:`.motion`)
+            intra CUs: luma modes (MPM coding), chroma mode
+            for each transform block: cbf, residual_coding  ──►  reconstruct
     deblocking of the whole picture (:mod:`.loopfilter`)
 
 Everything up to the loop filter is one numba function over the picture, so decoding
-costs tens of milliseconds, not the seconds a per-block torch loop would take.
-Reconstruction calls :func:`~codeclab.classic.reconstruct.reconstruct_block`, the same
-function the encoder uses for every candidate (:mod:`.encoder`).
+costs milliseconds, not the seconds a per-block torch loop would take. Reconstruction calls
+:func:`~codeclab.classic.reconstruct.reconstruct_block` (intra),
+:func:`~codeclab.classic.motion.predict_block` and
+:func:`~codeclab.classic.reconstruct.add_residual` (inter): the functions the encoder uses
+for every candidate (:mod:`.encoder`, :mod:`.inter`).
 
 A damaged payload cannot crash or hang it: every loop is bounded by the picture size, the
-residual parser rejects impossible syntax, and after every CU the arithmetic decoder is
-checked for having run past its data; any of these becomes a
+residual and vector parsers reject impossible syntax, and after every CU the arithmetic
+decoder is checked for having run past its data; any of these becomes a
 :class:`~codeclab.errors.BitstreamError`. What remains undetected decodes to some picture.
 """
 
@@ -31,14 +37,18 @@ from ..entropy.cabac import (FINISH_ERRORS, as_byte_array, decoder_failed, decod
 from ..entropy.residual import decode_block, diagonal_scan
 from ..errors import BitstreamError
 from .loopfilter import deblock_picture
-from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, fill_map,
-                        largest_block_at, neighbour_modes, split_context, units_of,
+from .motion import new_mc_workspace, predict_block
+from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
+                        fill_map, largest_block_at, neighbour_modes, split_context, units_of,
                         z_order_position)
-from .picture import Picture, new_picture, padded_shape
-from .reconstruct import chroma_qp, new_workspace, reconstruct_block
-from .syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, PictureParams,
-                     chroma_mode_from_syntax, decode_chroma_mode, decode_flag,
-                     decode_luma_mode, mode_from_syntax, most_probable_modes, new_contexts)
+from .picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
+from .reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
+from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+                     MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
+                     PictureParams, chroma_mode_from_syntax, decode_chroma_mode, decode_flag,
+                     decode_luma_mode, decode_merge_idx, decode_mvd, decode_ref_idx,
+                     mode_from_syntax, most_probable_modes, new_contexts)
 
 #: Error codes of :func:`decode_ctus` beyond those of ``decoder_finish``.
 DAMAGED_RESIDUAL, OVERRUN = 10, 11
@@ -49,7 +59,7 @@ SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 @njit(cache=True)
 def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp, bit_depth,
                            strong, scans, work):
-    """cbf and residual_coding of one transform block, then its reconstruction."""
+    """cbf and residual_coding of one intra transform block, then its reconstruction."""
     reg, coded = decode_flag(reg, data, ctx, cbf_ctx)
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
     levels = pic.levels[comp]
@@ -63,13 +73,122 @@ def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp
 
 
 @njit(cache=True)
-def decode_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans, work, tu_count):
-    """coding_unit() at luma (x, y) of side 2^log2: modes, then every transform block."""
+def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, bit_depth, scans, work):
+    """cbf and residual_coding of one inter transform block, added to its prediction."""
+    reg, coded = decode_flag(reg, data, ctx, cbf_ctx)
+    log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    levels = pic.levels[comp]
+    ok = True
+    if coded:
+        reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
+                               scans[2], scans[log2n - 2])
+    add_residual(pic.planes[comp], pic.decoded[comp], levels, x, y, n, qp, bit_depth, coded, work)
+    return reg, ok
+
+
+@njit(cache=True)
+def skip_context(pic, x, y):
+    """ctxInc of cu_skip_flag (§9.3.4.2.2): skipped CUs among the left and above neighbours
+    (both are always decoded when inside the picture)."""
+    inc = 0
+    if x > 0 and pic.cu_kind[y >> 2, (x - 1) >> 2] == SKIP:
+        inc += 1
+    if y > 0 and pic.cu_kind[(y - 1) >> 2, x >> 2] == SKIP:
+        inc += 1
+    return inc
+
+
+@njit(cache=True)
+def wrap_mv(value):
+    """mvLX = mvpLX + mvdLX kept in 16 bits (eq. 8-192..8-195)."""
+    u = (value + (1 << 16)) & 0xFFFF
+    return u - (1 << 16) if u >= (1 << 15) else u
+
+
+@njit(cache=True)
+def motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc):
+    """Predict the CU (luma 2^log2, chroma half) from reference ``ref_idx`` into the planes
+    and record its motion in the maps."""
+    coded_height, coded_width = pic.coded
+    work, pred14 = mc
+    predict_block(refs.y[ref_idx], coded_height, coded_width, x, y, size, size, mvx, mvy,
+                  True, bit_depth, work, pred14, pic.planes[0], x, y)
+    half = size >> 1
+    for comp in (1, 2):
+        ref = refs.cb[ref_idx] if comp == 1 else refs.cr[ref_idx]
+        predict_block(ref, coded_height >> 1, coded_width >> 1, x >> 1, y >> 1, half, half,
+                      mvx, mvy, False, bit_depth, work, pred14, pic.planes[comp], x >> 1, y >> 1)
+    for uy in range(y >> 2, (y + size) >> 2):
+        for ux in range(x >> 2, (x + size) >> 2):
+            pic.mv[uy, ux, 0] = mvx
+            pic.mv[uy, ux, 1] = mvy
+            pic.ref_idx[uy, ux] = ref_idx
+            pic.luma_mode[uy, ux] = -1  # not intra: DC for the MPMs of later intra CUs
+
+
+@njit(cache=True)
+def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_depth, num_refs,
+                    scans, work, mc, tu_count):
+    """The inter part of coding_unit(): motion (merge or AMVP), prediction, residual."""
+    size = 1 << log2
+    candidates = np.empty((MAX_MERGE_CANDIDATES, 3), np.int64)
+    merge = skip
+    if not skip:
+        reg, merge = decode_flag(reg, data, ctx, MERGE_FLAG)
+    ok = True
+    if merge:
+        reg, index = decode_merge_idx(reg, data, ctx)
+        merge_candidates(pic, refs, x, y, size, num_refs, candidates)
+        mvx, mvy, ref_idx = candidates[index, 0], candidates[index, 1], candidates[index, 2]
+        kind = SKIP if skip else MERGE
+    else:
+        ref_idx = 0
+        if num_refs > 1:
+            reg, ref_idx = decode_ref_idx(reg, data, ctx, num_refs)
+        reg, dx, dy, ok = decode_mvd(reg, data, ctx)
+        reg, mvp = decode_flag(reg, data, ctx, MVP_IDX)
+        amvp_candidates(pic, refs, x, y, size, ref_idx, candidates)
+        mvx = wrap_mv(candidates[mvp, 0] + dx)
+        mvy = wrap_mv(candidates[mvp, 1] + dy)
+        kind = AMVP
+    motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc)
+    fill_map(pic.cu_kind, x, y, size, kind)
+    root_cbf = 0 if skip else 1
+    if kind == AMVP:
+        reg, root_cbf = decode_flag(reg, data, ctx, ROOT_CBF)
+    if not root_cbf:  # prediction only: one block for the deblocking filter
+        tu_count += 1
+        fill_map(pic.tu_id, x, y, size, tu_count)
+        for comp in range(3):
+            shift = 1 if comp else 0
+            pic.decoded[comp][y >> shift:(y + size) >> shift, x >> shift:(x + size) >> shift] = 1
+        return reg, ok, tu_count
+    quarters = 4 if log2 == CTU_LOG2 else 1
+    tu = size >> 1 if log2 == CTU_LOG2 else size
+    split_tu = 1 if quarters > 1 else 0
+    for q in range(quarters):
+        tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
+        reg, ok_l = decode_inter_block(reg, data, ctx, pic, 0, tx, ty, tu,
+                                       CBF_LUMA_INTER + split_tu, qp, bit_depth, scans, work)
+        tu_count += 1
+        fill_map(pic.tu_id, tx, ty, tu, tu_count)
+        ok = ok and ok_l
+        for comp in (1, 2):
+            reg, ok_c = decode_inter_block(reg, data, ctx, pic, comp, tx >> 1, ty >> 1, tu >> 1,
+                                           CBF_CHROMA_INTER + split_tu, qpc, bit_depth, scans,
+                                           work)
+            ok = ok and ok_c
+    return reg, ok, tu_count
+
+
+@njit(cache=True)
+def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans, work,
+                    tu_count):
+    """The intra part of coding_unit(): modes, then every transform block."""
     size = 1 << log2
     nxn = 0
     if log2 == MIN_CU_LOG2:
         reg, nxn = decode_flag(reg, data, ctx, PART_NXN)
-    fill_map(pic.cu_log2, x, y, size, log2)
     parts = 4 if nxn else 1
     part_size = size >> 1 if nxn else size
     first_mode = 0
@@ -112,7 +231,25 @@ def decode_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans
 
 
 @njit(cache=True)
-def decode_ctus(data, ctx, pic, qp, qpc, bit_depth, strong, scans, ctu_bits):
+def decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc, bit_depth, strong, inter,
+              num_refs, scans, work, mc, tu_count):
+    """coding_unit() at luma (x, y) of side 2^log2 (§7.3.8.5)."""
+    fill_map(pic.cu_log2, x, y, 1 << log2, log2)
+    if inter:
+        reg, skip = decode_flag(reg, data, ctx, CU_SKIP + skip_context(pic, x, y))
+        intra = 0
+        if not skip:
+            reg, intra = decode_flag(reg, data, ctx, PRED_MODE)
+        if not intra:
+            return decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc,
+                                   bit_depth, num_refs, scans, work, mc, tu_count)
+    return decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans,
+                           work, tu_count)
+
+
+@njit(cache=True)
+def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_refs, scans,
+                ctu_bits):
     """Parse and reconstruct every CTU; returns 0 or an error code.
 
     ``ctu_bits[row, col]`` receives the position of the arithmetic decoder (in bits, to
@@ -120,6 +257,8 @@ def decode_ctus(data, ctx, pic, qp, qpc, bit_depth, strong, scans, ctu_bits):
     """
     reg = decoder_start(data)
     work = new_workspace()
+    mc = (new_mc_workspace(CTU_SIZE), np.empty((CTU_SIZE, CTU_SIZE), np.int64))
+    coded_height, coded_width = pic.coded
     rows, cols = ctu_bits.shape
     tu_count = 0
     for row in range(rows):
@@ -130,14 +269,21 @@ def decode_ctus(data, ctx, pic, qp, qpc, bit_depth, strong, scans, ctu_bits):
                 x = col * CTU_SIZE + (ux << MIN_CU_LOG2)
                 y = row * CTU_SIZE + (uy << MIN_CU_LOG2)
                 log2 = largest_block_at(k)
+                if block_coverage(x, y, 1 << log2, coded_height, coded_width) == 0:
+                    k += units_of(log2)
+                    continue
                 while log2 > MIN_CU_LOG2:
-                    inc = split_context(pic.cu_log2, x, y, log2)
-                    reg, split = decode_flag(reg, data, ctx, SPLIT_CU + inc)
+                    coverage = block_coverage(x, y, 1 << log2, coded_height, coded_width)
+                    split = 1
+                    if coverage == 2:
+                        inc = split_context(pic.cu_log2, x, y, log2)
+                        reg, split = decode_flag(reg, data, ctx, SPLIT_CU + inc)
                     if not split:
                         break
                     log2 -= 1
-                reg, ok, tu_count = decode_cu(reg, data, ctx, pic, x, y, log2, qp, qpc,
-                                              bit_depth, strong, scans, work, tu_count)
+                reg, ok, tu_count = decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc,
+                                              bit_depth, strong, inter, num_refs, scans, work,
+                                              mc, tu_count)
                 if not ok:
                     return DAMAGED_RESIDUAL
                 if decoder_failed(reg, data):
@@ -156,21 +302,31 @@ class DecodedPicture:
     ctu_bits: np.ndarray  # bits spent on each CTU
 
 
-def decode_payload(params: PictureParams, payload: bytes, height: int, width: int) -> DecodedPicture:
-    """Decode one picture of luma size (height, width); ``BitstreamError`` if damaged."""
+def decode_payload(params: PictureParams, payload: bytes, height: int, width: int,
+                   refs: References | None = None, num_refs: int = 0,
+                   coded: tuple[int, int] | None = None) -> DecodedPicture:
+    """Decode one picture of luma size (height, width); ``BitstreamError`` if damaged.
+
+    An intra picture needs nothing else; an inter picture (``refs`` given) reads its
+    ``num_refs`` reference pictures from ``refs``. ``coded``: the coded size (default: whole
+    CTUs, as still pictures are coded).
+    """
     data = as_byte_array(payload)
-    coded_height, coded_width = padded_shape(height, width)
-    pic = new_picture(coded_height, coded_width)
+    stored_height, stored_width = padded_shape(height, width)
+    pic = new_picture(stored_height, stored_width, coded)
+    inter = refs is not None
+    if refs is None:
+        refs = no_references(stored_height, stored_width)
     ctx = new_contexts(params.qp)
-    positions = np.zeros((coded_height // CTU_SIZE, coded_width // CTU_SIZE), np.int64)
-    code = int(decode_ctus(data, ctx, pic, params.qp, chroma_qp(params.qp), 8,
-                           params.strong_smoothing, SCANS, positions))
+    positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
+    code = int(decode_ctus(data, ctx, pic, refs, params.qp, chroma_qp(params.qp), 8,
+                           params.strong_smoothing, inter, num_refs, SCANS, positions))
     if code == DAMAGED_RESIDUAL:
-        raise BitstreamError("classic: damaged residual data")
+        raise BitstreamError("classic: damaged residual or motion data")
     if code == OVERRUN:
         raise BitstreamError("classic: payload truncated (the decoder read past its end)")
     if code:
         raise BitstreamError(f"classic: {FINISH_ERRORS[code]}")
     ctu_bits = np.diff(np.concatenate([[8], positions.ravel()])).reshape(positions.shape)
-    planes = deblock_picture(pic.planes, pic.tu_id, params.qp, params.deblocking)
+    planes = deblock_picture(pic, params.qp, params.deblocking, refs.pocs if inter else None)
     return DecodedPicture(planes, pic, ctu_bits)

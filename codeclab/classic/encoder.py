@@ -46,19 +46,23 @@ from ..entropy.cabac import encoder_finish, encoder_start, reserve
 from ..entropy.rate import ONE_BIT
 from ..entropy.residual import encode_block
 from .analysis import forward_transform, quantize, satd, sse
-from .decoder import SCANS
+from .decoder import SCANS, skip_context
 from .loopfilter import deblock_picture
-from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, fill_map,
-                        largest_block_at, neighbour_modes, split_context, units_of,
+from .motion import new_mc_workspace
+from .mvpred import MAX_MERGE_CANDIDATES
+from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
+                        fill_map, largest_block_at, neighbour_modes, split_context, units_of,
                         z_order_position)
-from .picture import Picture, new_picture
+from .picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
 from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
 from .reconstruct import (chroma_qp, new_workspace, predict, reconstruct_block,
                           reference_samples)
-from .syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, PictureParams,
-                     chroma_mode_bits, chroma_mode_from_syntax, encode_chroma_mode,
-                     encode_flag, encode_luma_mode, flag_bits, luma_mode_bits,
-                     mode_to_syntax, most_probable_modes, new_contexts)
+from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+                     MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
+                     PictureParams, chroma_mode_bits, chroma_mode_from_syntax,
+                     encode_chroma_mode, encode_flag, encode_luma_mode, encode_merge_idx,
+                     encode_mvd, encode_ref_idx, flag_bits, luma_mode_bits, mode_to_syntax,
+                     most_probable_modes, new_contexts)
 
 #: Modes (besides the MPMs) that pass SATD pre-selection into the full RD check, by log2 size.
 RD_CANDIDATES = np.array([0, 0, 3, 3, 2, 2, 0], dtype=np.int64)
@@ -70,8 +74,43 @@ MAX_CTU_BINS = 6144 * 48 + 4096
 #: Settings of one picture: QPs, lambda, chroma weight, tools.
 Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth strong rounding")
 #: Everything the search reads and writes: source planes, the picture state, encoder-only maps
-#: (NxN flag and intra_chroma_pred_mode per 4x4 block), estimation contexts and scratch.
-Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch")
+#: (NxN flag and intra_chroma_pred_mode per 4x4 block; the inter syntax ``merge_idx,
+#: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
+#: scratch, and the state of the inter search (:data:`InterSearch`, empty in intra pictures).
+Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch syntax inter")
+#: The inter search of a P picture (:mod:`.inter`): its references, their quarter-sample
+#: phases (R, 16, H + 2 margin, W + 2 margin), the integer motion field of the block search
+#: (R, H/16, W/16, 2), settings, stashed CU states by depth (:data:`Stash`), the predicted
+#: Y, Cb, Cr of the CU being tried, and scratch.
+InterSearch = namedtuple("InterSearch", "refs phases margin me_mv num_refs rounding stash pred "
+                                        "block cands amvp mc")
+#: Saved states of one CU region per quadtree depth and slot: samples and levels
+#: (slots, 3, 64, 64), maps (slots, 6, 16, 16) = cu_log2, luma_mode, nxn, chroma_syntax,
+#: ref_idx, cu_kind, motion (slots, 16, 16, 2), inter syntax (slots, 16, 16, 4).
+Stash = namedtuple("Stash", "samples levels maps mv syntax")
+STASH_SLOTS = 8
+
+
+def new_inter_search(refs: References, phases: np.ndarray, margin: int, me_mv: np.ndarray,
+                     num_refs: int, rounding: int) -> tuple:
+    """:data:`InterSearch` with its buffers allocated."""
+    n = STASH_SLOTS
+    stash = Stash(np.zeros((n, 3, CTU_SIZE, CTU_SIZE), np.int32),
+                  np.zeros((n, 3, CTU_SIZE, CTU_SIZE), np.int32),
+                  np.zeros((n, 6, CTU_SIZE // 4, CTU_SIZE // 4), np.int32),
+                  np.zeros((n, CTU_SIZE // 4, CTU_SIZE // 4, 2), np.int32),
+                  np.zeros((n, CTU_SIZE // 4, CTU_SIZE // 4, 4), np.int32))
+    return InterSearch(refs, phases, int(margin), me_mv, int(num_refs), int(rounding), stash,
+                       np.zeros((3, CTU_SIZE, CTU_SIZE), np.int64),
+                       np.zeros((CTU_SIZE, CTU_SIZE), np.int64),
+                       np.zeros((MAX_MERGE_CANDIDATES, 3), np.int64), np.zeros((2, 2), np.int64),
+                       (new_mc_workspace(CTU_SIZE), np.empty((CTU_SIZE, CTU_SIZE), np.int64)))
+
+
+def no_inter_search(height: int, width: int) -> tuple:
+    """The :data:`InterSearch` of an intra picture (nothing to search, same types)."""
+    return new_inter_search(no_references(height, width), np.zeros((0, 16, 1, 1), np.int16), 0,
+                            np.zeros((0, 1, 1, 2), np.int32), 0, 0)
 
 
 def new_scratch():
@@ -309,11 +348,20 @@ def _copy_region(S, x, y, size, saved, to_saved):
 
 
 @njit(cache=True)
+def coverage(S, x, y, log2):
+    """:func:`~codeclab.classic.partition.block_coverage` of a block in the coded picture."""
+    return block_coverage(x, y, 1 << log2, S.pic.coded[0], S.pic.coded[1])
+
+
+@njit(cache=True)
 def split_option(S, cfg, x, y, log2):
-    """Start the "split in four" option: mark the region undecoded; J of split_cu_flag = 1."""
+    """Start the "split in four" option: mark the region undecoded; J of split_cu_flag = 1
+    (nothing when the split is implied by the picture's edge)."""
     size = 1 << log2
     for comp in range(3):
         clear_decoded(S, comp, x >> (comp > 0), y >> (comp > 0), size >> (comp > 0))
+    if coverage(S, x, y, log2) < 2:
+        return 0.0
     inc = split_context(S.pic.cu_log2, x, y, log2)
     return cfg.lam * flag_bits(S.ctx, SPLIT_CU + inc, 1) / ONE_BIT
 
@@ -325,6 +373,8 @@ def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
     Keeps the cheaper option in the picture state and returns its J.
     """
     size = 1 << log2
+    if coverage(S, x, y, log2) < 2:  # outside the picture (cost 0), or split implied
+        return split_cost
     hints = np.zeros(4, np.int64)
     saved = [np.empty((1, 1), np.int32)]
     if log2 > MIN_CU_LOG2:
@@ -350,11 +400,13 @@ def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
 # issue #6061), and each level is just "search the four quarters, then try one CU".
 @njit(cache=True)
 def search_cu8(S, cfg, x, y, ctx_copy):
-    return whole_option(S, cfg, x, y, 3, np.inf, ctx_copy)
+    return whole_option(S, cfg, x, y, 3, 0.0 if coverage(S, x, y, 3) == 0 else np.inf, ctx_copy)
 
 
 @njit(cache=True)
 def search_cu16(S, cfg, x, y, ctx_copy):
+    if coverage(S, x, y, 4) == 0:
+        return 0.0
     cost = split_option(S, cfg, x, y, 4)
     for i in range(4):
         cost += search_cu8(S, cfg, x + (i & 1) * 8, y + (i >> 1) * 8, ctx_copy)
@@ -363,6 +415,8 @@ def search_cu16(S, cfg, x, y, ctx_copy):
 
 @njit(cache=True)
 def search_cu32(S, cfg, x, y, ctx_copy):
+    if coverage(S, x, y, 5) == 0:
+        return 0.0
     cost = split_option(S, cfg, x, y, 5)
     for i in range(4):
         cost += search_cu16(S, cfg, x + (i & 1) * 16, y + (i >> 1) * 16, ctx_copy)
@@ -397,8 +451,8 @@ def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
 
 
 @njit(cache=True)
-def write_cu(reg, out, ctx, S, x, y, log2, tu_count):
-    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.decode_cu`."""
+def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
+    """The intra part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_intra_cu`."""
     size = 1 << log2
     nxn = S.nxn[y >> 2, x >> 2] if log2 == MIN_CU_LOG2 else 0
     if log2 == MIN_CU_LOG2:
@@ -430,30 +484,100 @@ def write_cu(reg, out, ctx, S, x, y, log2, tu_count):
 
 
 @njit(cache=True)
-def write_ctu(reg, out, ctx, S, row, col, tu_count):
+def has_residual(S, x, y, size):
+    """Does the CU have any non-zero level (its rqt_root_cbf)?"""
+    for comp in range(3):
+        shift = 1 if comp else 0
+        levels = S.pic.levels[comp]
+        for i in range(y >> shift, (y + size) >> shift):
+            for j in range(x >> shift, (x + size) >> shift):
+                if levels[i, j] != 0:
+                    return 1
+    return 0
+
+
+@njit(cache=True)
+def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
+    """The inter part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_inter_cu`."""
+    size = 1 << log2
+    u, v = x >> 2, y >> 2
+    kind = S.pic.cu_kind[v, u]
+    merge_idx, mvp_idx, mvd_x, mvd_y = S.syntax[v, u, 0], S.syntax[v, u, 1], S.syntax[v, u, 2], S.syntax[v, u, 3]
+    if kind == SKIP:
+        reg = encode_merge_idx(reg, out, ctx, merge_idx)
+    else:
+        reg = encode_flag(reg, out, ctx, PRED_MODE, 0)
+        reg = encode_flag(reg, out, ctx, MERGE_FLAG, 1 if kind == MERGE else 0)
+        if kind == MERGE:
+            reg = encode_merge_idx(reg, out, ctx, merge_idx)
+        else:
+            reg = encode_ref_idx(reg, out, ctx, S.pic.ref_idx[v, u], num_refs)
+            reg = encode_mvd(reg, out, ctx, mvd_x, mvd_y)
+            reg = encode_flag(reg, out, ctx, MVP_IDX, mvp_idx)
+    root_cbf = 0 if kind == SKIP else 1
+    if kind != SKIP and kind != MERGE:
+        root_cbf = has_residual(S, x, y, size)
+        reg = encode_flag(reg, out, ctx, ROOT_CBF, root_cbf)
+    if not root_cbf:
+        tu_count += 1
+        fill_map(S.pic.tu_id, x, y, size, tu_count)
+        return reg, tu_count
+    quarters = 4 if log2 == CTU_LOG2 else 1
+    tu = size >> 1 if log2 == CTU_LOG2 else size
+    split_tu = 1 if quarters > 1 else 0
+    for q in range(quarters):
+        tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
+        reg = _write_block(reg, out, ctx, S, 0, tx, ty, tu, CBF_LUMA_INTER + split_tu)
+        tu_count += 1
+        fill_map(S.pic.tu_id, tx, ty, tu, tu_count)
+        for comp in (1, 2):
+            reg = _write_block(reg, out, ctx, S, comp, tx >> 1, ty >> 1, tu >> 1,
+                               CBF_CHROMA_INTER + split_tu)
+    return reg, tu_count
+
+
+@njit(cache=True)
+def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
+    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.decode_cu`."""
+    if inter:
+        kind = S.pic.cu_kind[y >> 2, x >> 2]
+        reg = encode_flag(reg, out, ctx, CU_SKIP + skip_context(S.pic, x, y), 1 if kind == SKIP else 0)
+        if kind != INTRA:
+            return write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count)
+        reg = encode_flag(reg, out, ctx, PRED_MODE, 1)
+    return write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count)
+
+
+@njit(cache=True)
+def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
     """coding_quadtree() of one CTU, walked in z-order as the decoder walks it."""
+    coded_height, coded_width = S.pic.coded
     k = 0
     while k < UNITS_PER_CTU:
         ux, uy = z_order_position(k)
         x = col * CTU_SIZE + (ux << MIN_CU_LOG2)
         y = row * CTU_SIZE + (uy << MIN_CU_LOG2)
         log2 = largest_block_at(k)
+        if block_coverage(x, y, 1 << log2, coded_height, coded_width) == 0:
+            k += units_of(log2)
+            continue
         cu_log2 = S.pic.cu_log2[y >> 2, x >> 2]
         while log2 > MIN_CU_LOG2:
-            inc = split_context(S.pic.cu_log2, x, y, log2)
             split = 1 if cu_log2 < log2 else 0
-            reg = encode_flag(reg, out, ctx, SPLIT_CU + inc, split)
+            if block_coverage(x, y, 1 << log2, coded_height, coded_width) == 2:
+                inc = split_context(S.pic.cu_log2, x, y, log2)
+                reg = encode_flag(reg, out, ctx, SPLIT_CU + inc, split)
             if not split:
                 break
             log2 -= 1
-        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, tu_count)
+        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count)
         k += units_of(log2)
     return reg, tu_count
 
 
 @njit(cache=True)
 def encode_ctus(S, cfg, ctx, ctu_bits):
-    """Search and write every CTU; returns the payload bytes (a uint8 array)."""
+    """Search and write every CTU of an intra picture; returns the payload bytes (uint8)."""
     out = np.empty(1 << 16, np.uint8)
     reg = encoder_start()
     ctx_copy = np.empty_like(ctx)
@@ -465,7 +589,7 @@ def encode_ctus(S, cfg, ctx, ctu_bits):
             search_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
             out = reserve(reg, out, MAX_CTU_BINS)
             start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
-            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, tu_count)
+            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, False, 0, tu_count)
             ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
     out = reserve(reg, out, 16)
     size = encoder_finish(reg, out)
@@ -483,21 +607,37 @@ class EncodedPicture:
     ctu_bits: np.ndarray
 
 
-def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray],
-                  params: PictureParams) -> EncodedPicture:
-    """Encode padded 4:2:0 planes (luma sides multiples of 64) with ``params``."""
-    height, width = planes[0].shape
-    qp = params.qp
+def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int) -> Settings:
+    """:data:`Settings` of a picture coded at ``qp`` with Lagrange multiplier ``lam``."""
     qpc = int(chroma_qp(qp))
-    lam = rd_lambda(qp)
-    cfg = Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
-                   params.strong_smoothing, INTRA_ROUNDING)
-    pic = new_picture(height, width)
+    return Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
+                    strong_smoothing, rounding)
+
+
+def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None) -> tuple:
+    """:data:`Search` over the source ``planes`` for the picture state ``pic``."""
+    height, width = pic.planes[0].shape
     orig = tuple(np.ascontiguousarray(p, dtype=np.int32) for p in planes)
     maps = (np.zeros_like(pic.cu_log2), np.zeros_like(pic.cu_log2))
+    syntax = np.zeros(pic.cu_log2.shape + (4,), np.int32)
+    inter = no_inter_search(height, width) if inter is None else inter
+    return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(),
+                  new_scratch(), syntax, inter)
+
+
+def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
+                  coded: tuple[int, int] | None = None) -> EncodedPicture:
+    """Encode padded 4:2:0 planes (luma sides multiples of 64) as an intra picture.
+
+    ``coded``: the coded size (default: all of the planes, as still pictures are coded).
+    """
+    height, width = planes[0].shape
+    qp = params.qp
+    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING)
+    pic = new_picture(height, width, coded)
+    S = new_search(planes, pic, qp)
     ctx = new_contexts(qp)
-    S = Search(orig, pic, maps[0], maps[1], ctx.copy(), SCANS, new_workspace(), new_scratch())
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_ctus(S, cfg, ctx, ctu_bits)
-    recon = deblock_picture(pic.planes, pic.tu_id, qp, params.deblocking)
+    recon = deblock_picture(pic, qp, params.deblocking)
     return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)

@@ -1,11 +1,14 @@
 """In-loop deblocking of a decoded classic picture (H.265 §8.7.2 applied to its syntax).
 
-The codec is all-intra, so every transform-block edge on the 8x8 grid has boundary strength
-2 (§8.7.2.4: an intra block on either side) and one QP covers the picture. The edges come
-from the ``tu_id`` map (one id per transform block, per 4x4 luma block): a vertical edge
-segment at ``x = 8j``, rows ``4i..4i+3``, is filtered where ``tu_id[i, 2j-1] != tu_id[i, 2j]``
-(:func:`~codeclab.classic.deblock.block_edges`); chroma uses the luma segment at the same
-place on its own 8x8 grid (every other luma edge and segment).
+One QP covers a picture. The edges come from the ``tu_id`` map (one id per transform
+block, per 4x4 luma block; a CU without residual is one block): a vertical edge segment at
+``x = 8j``, rows ``4i..4i+3``, is a block edge where ``tu_id[i, 2j-1] != tu_id[i, 2j]``
+(:func:`~codeclab.classic.deblock.block_edges`). Its boundary strength (§8.7.2.4,
+:func:`edge_strengths`) is 2 next to an intra block, so every edge of an intra picture has
+Bs 2; between inter blocks it is 1 when a side has luma coefficients or the motion differs
+(other reference picture, or a vector one luma sample or more apart), else 0 (not
+filtered). Chroma is filtered on its own 8x8 grid (every other luma edge and segment) where
+Bs is 2. Only the coded picture (``Picture.coded``) is filtered.
 
 The filters are those of :mod:`.deblock` (the readable, vectorised torch reference),
 restated here as scalar numba loops: run per picture, the torch version spends most of its
@@ -21,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from .deblock import BETA_TABLE, TC_TABLE
+from .picture import Picture
 from .reconstruct import chroma_qp
 
 BETA = np.array(BETA_TABLE, dtype=np.int64)
@@ -104,43 +108,101 @@ def filter_chroma_segment(plane, x, y, vertical, tc, max_value):
 
 
 @njit(cache=True)
-def _is_edge(tu_id, i, j, vertical):
-    """Segment i of edge j (x = 8j for vertical edges, y = 8j for horizontal) is a TU boundary."""
-    if vertical:
-        return tu_id[i, 2 * j - 1] != tu_id[i, 2 * j]
-    return tu_id[2 * j - 1, i] != tu_id[2 * j, i]
+def _strength(tu_id, coded_tu, ref_idx, mv, pocs, vp, up, vq, uq):
+    """Bs of the edge between 4x4 blocks p = (vp, up) and q = (vq, uq) (§8.7.2.4).
+
+    2 if either side is intra; 1 if either side's luma transform block has coefficients,
+    or the sides predict from different pictures, or their vectors differ by one luma sample
+    (4 quarter samples) or more in x or y; else 0. Not a block edge: 0.
+    """
+    if tu_id[vp, up] == tu_id[vq, uq]:
+        return 0
+    rp, rq = ref_idx[vp, up], ref_idx[vq, uq]
+    if rp < 0 or rq < 0:
+        return 2
+    if coded_tu[tu_id[vp, up]] or coded_tu[tu_id[vq, uq]]:
+        return 1
+    if pocs[rp] != pocs[rq]:
+        return 1
+    if abs(mv[vp, up, 0] - mv[vq, uq, 0]) >= 4 or abs(mv[vp, up, 1] - mv[vq, uq, 1]) >= 4:
+        return 1
+    return 0
 
 
 @njit(cache=True)
-def deblock_planes(y, cb, cr, tu_id, qp, bit_depth):
-    """Deblock the (Y, Cb, Cr) int32 planes of a 4:2:0 picture in place (Bs = 2 everywhere)."""
+def edge_strengths(tu_id, luma_levels, ref_idx, mv, pocs, coded_height, coded_width):
+    """Bs maps of a picture: ``bs_ver`` (H/4, W/8) for the vertical edge at x = 8j, rows
+    4i..4i+3, and ``bs_hor`` (H/8, W/4) for the horizontal edge at y = 8i, columns 4j..4j+3.
+
+    Edges are where the transform block id changes (every CU boundary is one: a CU without
+    residual keeps one id); a transform block "has coefficients" when any of its luma
+    levels is non-zero. ``ref_idx`` is -1 for intra blocks; ``pocs`` maps reference indices
+    to pictures.
+    """
+    units_h, units_w = coded_height // 4, coded_width // 4
+    coded_tu = np.zeros(tu_id.max() + 1, np.uint8)
+    for v in range(units_h):
+        for u in range(units_w):
+            if coded_tu[tu_id[v, u]]:
+                continue
+            for y in range(4 * v, 4 * v + 4):
+                for x in range(4 * u, 4 * u + 4):
+                    if luma_levels[y, x] != 0:
+                        coded_tu[tu_id[v, u]] = 1
+    rows, cols = tu_id.shape
+    bs_ver = np.zeros((rows, cols // 2), np.uint8)
+    bs_hor = np.zeros((rows // 2, cols), np.uint8)
+    for v in range(units_h):
+        for j in range(1, units_w // 2):
+            bs_ver[v, j] = _strength(tu_id, coded_tu, ref_idx, mv, pocs, v, 2 * j - 1, v, 2 * j)
+    for i in range(1, units_h // 2):
+        for u in range(units_w):
+            bs_hor[i, u] = _strength(tu_id, coded_tu, ref_idx, mv, pocs, 2 * i - 1, u, 2 * i, u)
+    return bs_ver, bs_hor
+
+
+@njit(cache=True)
+def deblock_planes(y, cb, cr, bs_ver, bs_hor, qp, bit_depth, coded_height, coded_width):
+    """Deblock the (Y, Cb, Cr) int32 planes of a 4:2:0 picture in place.
+
+    Luma segments with Bs > 0 use tC at ``qP + 2 (Bs - 1)``; chroma edges (every 8 chroma
+    samples) are filtered where the luma segment at the same place has Bs = 2.
+    """
     max_value = (1 << bit_depth) - 1
     scale = 1 << (bit_depth - 8)
     beta = BETA[min(max(qp, 0), 51)] * scale
-    tc = TC[min(max(qp + 2, 0), 53)] * scale  # Bs = 2: qP + 2 (Bs - 1)
     tc_chroma = TC[min(max(chroma_qp(qp) + 2, 0), 53)] * scale
-    height, width = y.shape
     for vertical in (True, False):
-        edges = (width if vertical else height) // 8
-        segments = (height if vertical else width) // 4
+        edges = (coded_width if vertical else coded_height) // 8
+        segments = (coded_height if vertical else coded_width) // 4
         for j in range(1, edges):
             for i in range(segments):
-                if _is_edge(tu_id, i, j, vertical):
+                bs = bs_ver[i, j] if vertical else bs_hor[j, i]
+                if bs:
+                    tc = TC[min(max(qp + 2 * (bs - 1), 0), 53)] * scale
                     ex, ey = (8 * j, 4 * i) if vertical else (4 * i, 8 * j)
                     filter_luma_segment(y, ex, ey, vertical, beta, tc, max_value)
         # Chroma: edges every 8 chroma samples = every other luma edge and segment.
         for j in range(1, (edges + 1) // 2):
             for i in range((segments + 1) // 2):
-                if _is_edge(tu_id, 2 * i, 2 * j, vertical):
+                bs = bs_ver[2 * i, 2 * j] if vertical else bs_hor[2 * j, 2 * i]
+                if bs == 2:
                     ex, ey = (8 * j, 4 * i) if vertical else (4 * i, 8 * j)
                     filter_chroma_segment(cb, ex, ey, vertical, tc_chroma, max_value)
                     filter_chroma_segment(cr, ex, ey, vertical, tc_chroma, max_value)
 
 
-def deblock_picture(planes: tuple[np.ndarray, ...], tu_id: np.ndarray, qp: int,
-                    enabled: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Deblocked copies of the (Y, Cb, Cr) int32 planes of a 4:2:0 picture coded at ``qp``."""
-    out = tuple(np.array(p, dtype=np.int32, copy=True) for p in planes)
+def deblock_picture(pic: Picture, qp: int, enabled: bool = True,
+                    pocs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deblocked copies of the planes of a decoded picture coded at ``qp``.
+
+    ``pocs``: the pictures of its reference list (none for an intra picture).
+    """
+    out = tuple(np.array(p, dtype=np.int32, copy=True) for p in pic.planes)
     if enabled:
-        deblock_planes(out[0], out[1], out[2], tu_id, qp, 8)
+        pocs = np.zeros(1, np.int64) if pocs is None or len(pocs) == 0 else np.asarray(pocs, np.int64)
+        coded_height, coded_width = pic.coded
+        bs_ver, bs_hor = edge_strengths(pic.tu_id, pic.levels[0], pic.ref_idx, pic.mv, pocs,
+                                        coded_height, coded_width)
+        deblock_planes(out[0], out[1], out[2], bs_ver, bs_hor, qp, 8, coded_height, coded_width)
     return out

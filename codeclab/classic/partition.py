@@ -16,6 +16,10 @@ whose unit count divides k (:func:`largest_block_at`); the split flags of those 
 read from the largest down until one says "not split", that block is the CU, and the walk
 continues after its last unit. The encoder's writer and the decoder walk the same way.
 
+A coded picture whose sides are not multiples of 64 (sequences code multiples of 8) ends
+inside its last CTUs: as in HEVC, a block crossing the picture's edge is split without a
+flag and blocks outside it are not coded (:func:`block_coverage`).
+
 Syntax decisions of already coded CUs are kept in maps with one entry per 4x4 luma block,
 which is all the context modelling and prediction need from the neighbours:
 
@@ -62,6 +66,17 @@ def largest_block_at(k):
 def units_of(log2):
     """How many 8x8 units (z-order steps) a block of side 2^log2 covers."""
     return 1 << 2 * (log2 - MIN_CU_LOG2)
+
+
+@njit(cache=True)
+def block_coverage(x, y, size, coded_height, coded_width):
+    """Where a quadtree block lies: 0 outside the coded picture (not coded at all), 1 across
+    its right or bottom edge (split without a flag, §7.3.8.4), 2 inside (the split is coded)."""
+    if x >= coded_width or y >= coded_height:
+        return 0
+    if x + size > coded_width or y + size > coded_height:
+        return 1
+    return 2
 
 
 @njit(cache=True)

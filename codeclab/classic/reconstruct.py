@@ -298,3 +298,24 @@ def reconstruct_block(plane, decoded, levels, x0, y0, n, mode, is_luma, qp, bit_
     for y in range(n):
         for x in range(n):
             decoded[y0 + y, x0 + x] = 1
+
+
+@njit(cache=True)
+def add_residual(plane, decoded, levels, x0, y0, n, qp, bit_depth, coded, work):
+    """Reconstruct one inter transform block in place: the motion-compensated prediction
+    already in ``plane`` plus the dequantized, inverse-DCT residual, clipped (§8.6.7).
+
+    Inter blocks always use the DCT (DST-VII is for 4x4 intra luma only, §8.6.4.2).
+    """
+    coeffs, tmp, residual = work[3], work[4], work[5]
+    max_value = (1 << bit_depth) - 1
+    if coded:
+        dequantize(levels[y0:y0 + n, x0:x0 + n], n, qp, bit_depth, coeffs)
+        inverse_transform(coeffs, n, False, bit_depth, tmp, residual)
+        for y in range(n):
+            for x in range(n):
+                plane[y0 + y, x0 + x] = min(max(plane[y0 + y, x0 + x] + residual[y, x], 0),
+                                            max_value)
+    for y in range(n):
+        for x in range(n):
+            decoded[y0 + y, x0 + x] = 1

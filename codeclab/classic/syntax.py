@@ -43,11 +43,13 @@ import numpy as np
 from numba import njit
 
 from ..bitstream.container import Matrix
+from ..entropy.binarization import decode_exp_golomb, encode_exp_golomb
 from ..entropy.cabac import (CNU, decode_bin, decode_bypass, encode_bin, encode_bypass,
                              init_contexts)
 from ..entropy.rate import ONE_BIT, bin_cost
 from ..entropy.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
 from ..errors import BitstreamError
+from .mvpred import MAX_MERGE_CANDIDATES
 
 # Context layout after the residual contexts.
 SPLIT_CU = RESIDUAL_CONTEXTS          # 3: number of neighbours (left, above) that are deeper
@@ -56,7 +58,22 @@ PREV_INTRA_LUMA = PART_NXN + 1        # 1
 CHROMA_MODE = PREV_INTRA_LUMA + 1     # 1
 CBF_LUMA = CHROMA_MODE + 1            # 2: TU = CU, TU inside a split CU
 CBF_CHROMA = CBF_LUMA + 2             # 2: likewise, shared by Cb and Cr
-N_CONTEXTS = CBF_CHROMA + 2
+# Inter pictures only (after all the intra contexts, so still pictures are unchanged).
+CU_SKIP = CBF_CHROMA + 2              # 3: number of neighbours (left, above) that are skipped
+PRED_MODE = CU_SKIP + 3               # 1: pred_mode_flag (1 = intra)
+MERGE_FLAG = PRED_MODE + 1            # 1
+MERGE_IDX = MERGE_FLAG + 1            # 1: first bin of merge_idx
+REF_IDX = MERGE_IDX + 1               # 2: first two bins of ref_idx_l0
+MVD_GREATER0 = REF_IDX + 2            # 1: abs_mvd_greater0_flag (x and y)
+MVD_GREATER1 = MVD_GREATER0 + 1       # 1: abs_mvd_greater1_flag (x and y)
+MVP_IDX = MVD_GREATER1 + 1            # 1: mvp_l0_flag
+ROOT_CBF = MVP_IDX + 1                # 1: rqt_root_cbf
+CBF_LUMA_INTER = ROOT_CBF + 1         # 2: cbf_luma of inter CUs (TU = CU, TU inside the CU)
+CBF_CHROMA_INTER = CBF_LUMA_INTER + 2  # 2: likewise, Cb and Cr
+N_CONTEXTS = CBF_CHROMA_INTER + 2
+
+#: Largest |mvd| component (the vector range of H.265 §7.4.9.9, 16 bits).
+MAX_MVD = 1 << 15
 
 FLAG_DEBLOCKING = 1
 FLAG_STRONG_SMOOTHING = 2
@@ -251,3 +268,217 @@ def chroma_mode_from_syntax(value, luma_mode):
         return luma_mode
     mode = (0, 26, 10, 1)[value]
     return 34 if mode == luma_mode else mode
+
+
+# ==================================================================== sequences
+FLAG_TMVP = 8
+MAX_REFS = 4
+_SEQUENCE = struct.Struct(">BBBBHB")
+
+
+@dataclass(frozen=True)
+class SequenceParams:
+    """The sequence-level parameters of a coded video (the container's ``params``)."""
+
+    qp: int
+    intra_period: int = 32
+    num_refs: int = 2
+    deblocking: bool = True
+    strong_smoothing: bool = True
+    tmvp: bool = True
+    ctu_log2: int = 6
+    min_cu_log2: int = 3
+    picture_filter: int = 0  # 0: none, else the tool id of :mod:`.filters`
+
+    def pack(self) -> bytes:
+        flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
+                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp)
+        packed = _SEQUENCE.pack(self.qp, flags, self.ctu_log2, self.min_cu_log2,
+                                self.intra_period, self.num_refs)
+        return packed + bytes([self.picture_filter]) if self.picture_filter else packed
+
+    @classmethod
+    def unpack(cls, data: bytes) -> SequenceParams:
+        """Parse and validate; ``BitstreamError`` for anything this decoder cannot handle."""
+        if len(data) not in (_SEQUENCE.size, _SEQUENCE.size + 1):
+            raise BitstreamError(f"classic: sequence parameters of {len(data)} bytes, expected "
+                                 f"{_SEQUENCE.size} or {_SEQUENCE.size + 1}")
+        qp, flags, ctu_log2, min_cu_log2, intra_period, num_refs = _SEQUENCE.unpack(
+            data[:_SEQUENCE.size])
+        picture_filter = data[_SEQUENCE.size] if len(data) > _SEQUENCE.size else 0
+        if bool(flags & FLAG_PICTURE_FILTER) != (len(data) > _SEQUENCE.size) or (
+                len(data) > _SEQUENCE.size and picture_filter == 0):
+            raise BitstreamError("classic: picture-filter flag and filter id disagree")
+        if qp > 51:
+            raise BitstreamError(f"classic: QP {qp} outside 0..51")
+        if flags >> 4:
+            raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
+        if ctu_log2 != 6 or min_cu_log2 != 3:
+            raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
+        if intra_period < 1:
+            raise BitstreamError("classic: intra period 0")
+        if not 1 <= num_refs <= MAX_REFS:
+            raise BitstreamError(f"classic: {num_refs} reference pictures, expected 1..{MAX_REFS}")
+        return cls(qp, intra_period, num_refs, bool(flags & FLAG_DEBLOCKING),
+                   bool(flags & FLAG_STRONG_SMOOTHING), bool(flags & FLAG_TMVP), ctu_log2,
+                   min_cu_log2, picture_filter)
+
+    def picture(self, qp: int) -> PictureParams:
+        """The parameters one picture of the sequence is coded with, at ``qp``."""
+        return PictureParams(qp=qp, deblocking=self.deblocking,
+                             strong_smoothing=self.strong_smoothing, ctu_log2=self.ctu_log2,
+                             min_cu_log2=self.min_cu_log2, picture_filter=self.picture_filter)
+
+
+def pack_picture_header(inter: bool, qp: int) -> int:
+    """picture_header byte: bit 7 picture type (1 = P), bits 0..5 the picture's QP."""
+    return (0x80 if inter else 0) | qp
+
+
+def unpack_picture_header(byte: int) -> tuple[bool, int]:
+    """``(inter, qp)``; ``BitstreamError`` for a reserved bit or a QP above 51."""
+    qp = byte & 0x3F
+    if byte & 0x40 or qp > 51:
+        raise BitstreamError(f"classic: damaged picture header {byte:#04x}")
+    return bool(byte & 0x80), qp
+
+
+# -------------------------------------------------------------------- merge_idx (§9.3.3.x TR)
+@njit(cache=True)
+def encode_merge_idx(reg, out, ctx, index):
+    """merge_idx: truncated unary, cMax = MaxNumMergeCand - 1; bin 0 context-coded, others bypass."""
+    for i in range(MAX_MERGE_CANDIDATES - 1):
+        b = 1 if index > i else 0
+        reg = encode_bin(reg, out, ctx, MERGE_IDX, b) if i == 0 else encode_bypass(reg, out, b)
+        if b == 0:
+            break
+    return reg
+
+
+@njit(cache=True)
+def decode_merge_idx(reg, data, ctx):
+    index = 0
+    for i in range(MAX_MERGE_CANDIDATES - 1):
+        if i == 0:
+            reg, b = decode_bin(reg, data, ctx, MERGE_IDX)
+        else:
+            reg, b = decode_bypass(reg, data)
+        if b == 0:
+            break
+        index += 1
+    return reg, index
+
+
+@njit(cache=True)
+def merge_idx_bits(ctx, index):
+    bypass = min(index, MAX_MERGE_CANDIDATES - 2)
+    return bin_cost(ctx, MERGE_IDX, 1 if index > 0 else 0) + bypass * ONE_BIT
+
+
+# -------------------------------------------------------------------- ref_idx_l0
+@njit(cache=True)
+def encode_ref_idx(reg, out, ctx, index, num_refs):
+    """ref_idx_l0: truncated unary, cMax = num_refs - 1 (nothing for one reference);
+    bins 0 and 1 context-coded, the others bypass."""
+    for i in range(num_refs - 1):
+        b = 1 if index > i else 0
+        reg = encode_bin(reg, out, ctx, REF_IDX + i, b) if i < 2 else encode_bypass(reg, out, b)
+        if b == 0:
+            break
+    return reg
+
+
+@njit(cache=True)
+def decode_ref_idx(reg, data, ctx, num_refs):
+    index = 0
+    for i in range(num_refs - 1):
+        if i < 2:
+            reg, b = decode_bin(reg, data, ctx, REF_IDX + i)
+        else:
+            reg, b = decode_bypass(reg, data)
+        if b == 0:
+            break
+        index += 1
+    return reg, index
+
+
+@njit(cache=True)
+def ref_idx_bits(ctx, index, num_refs):
+    bits = 0
+    for i in range(num_refs - 1):
+        b = 1 if index > i else 0
+        bits += bin_cost(ctx, REF_IDX + i, b) if i < 2 else ONE_BIT
+        if b == 0:
+            break
+    return bits
+
+
+# -------------------------------------------------------------------- mvd_coding (§7.3.8.9)
+@njit(cache=True)
+def encode_mvd(reg, out, ctx, dx, dy):
+    """mvd_coding: abs_mvd_greater0_flag[x, y], abs_mvd_greater1_flag[x, y] (when > 0), then
+    per component abs_mvd_minus2 (EG1, bypass, when > 1) and mvd_sign_flag (bypass)."""
+    ax, ay = abs(dx), abs(dy)
+    reg = encode_bin(reg, out, ctx, MVD_GREATER0, 1 if ax > 0 else 0)
+    reg = encode_bin(reg, out, ctx, MVD_GREATER0, 1 if ay > 0 else 0)
+    if ax > 0:
+        reg = encode_bin(reg, out, ctx, MVD_GREATER1, 1 if ax > 1 else 0)
+    if ay > 0:
+        reg = encode_bin(reg, out, ctx, MVD_GREATER1, 1 if ay > 1 else 0)
+    for a, d in ((ax, dx), (ay, dy)):
+        if a > 0:
+            if a > 1:
+                reg = encode_exp_golomb(reg, out, a - 2, 1)
+            reg = encode_bypass(reg, out, 1 if d < 0 else 0)
+    return reg
+
+
+@njit(cache=True)
+def decode_mvd(reg, data, ctx):
+    """Returns ``(registers, dx, dy, ok)``; ``ok`` is False for a component beyond 2^15."""
+    reg, gx = decode_bin(reg, data, ctx, MVD_GREATER0)
+    reg, gy = decode_bin(reg, data, ctx, MVD_GREATER0)
+    hx, hy = 0, 0
+    if gx:
+        reg, hx = decode_bin(reg, data, ctx, MVD_GREATER1)
+    if gy:
+        reg, hy = decode_bin(reg, data, ctx, MVD_GREATER1)
+    values = [0, 0]
+    ok = True
+    for c, (g, h) in enumerate(((gx, hx), (gy, hy))):
+        if g:
+            a = 1
+            if h:
+                reg, rest = decode_exp_golomb(reg, data, 1)
+                if rest < 0 or rest + 2 > MAX_MVD:
+                    ok = False
+                    rest = 0
+                a = rest + 2
+            reg, sign = decode_bypass(reg, data)
+            values[c] = -a if sign else a
+    return reg, values[0], values[1], ok
+
+
+@njit(cache=True)
+def exp_golomb_length(value, k):
+    """Number of bins of ``value`` in the k-th order Exp-Golomb code."""
+    length = 1 + k
+    while value >= (1 << k):
+        value -= 1 << k
+        k += 1
+        length += 2
+    return length
+
+
+@njit(cache=True)
+def mvd_bits(ctx, dx, dy):
+    """Q15 cost of :func:`encode_mvd` from the current context states."""
+    bits = 0
+    for d in (dx, dy):
+        a = abs(d)
+        bits += bin_cost(ctx, MVD_GREATER0, 1 if a > 0 else 0)
+        if a > 0:
+            bits += bin_cost(ctx, MVD_GREATER1, 1 if a > 1 else 0) + ONE_BIT
+            if a > 1:
+                bits += exp_golomb_length(a - 2, 1) * ONE_BIT
+    return bits

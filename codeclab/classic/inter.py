@@ -1,0 +1,598 @@
+"""Inter decisions of the classic encoder: the P-picture quadtree, skip/merge, motion search.
+
+A P picture is searched CTU by CTU like an intra one (:mod:`.encoder`), but top-down, so
+that a CU coded as *skip* (merge without residual) can stop the search below it, the
+"early CU" rule that makes skip both the cheapest mode in bits and in encoder time::
+
+    for each CU, largest first (64 -> 8):
+        merge: the 5 candidates of :mod:`.mvpred` ranked by SATD + sqrt(lambda) R(merge_idx);
+               the best two get a full RD check, without residual (skip) and with it
+        if the best is skip: stop (no AMVP, no intra, no split)      [early skip, HM ESD]
+        AMVP:  per reference, :func:`motion_search` (integer, then half, then quarter
+               samples); the best reference gets a full RD check with residual
+        intra: the intra search of :mod:`.encoder` (2Nx2N up to 32x32, NxN for 8x8)
+        split: the four quarters, recursively; the cheaper of "one CU" and "split" stays
+
+Motion search for one CU and reference (HM ``TEncSearch::xMotionEstimation``, simplified):
+
+1. integer start points: the vectors of the picture-wide block search
+   (:mod:`.motion_search`) under the CU, the two AMVP predictors, zero; each costs
+   ``SAD + sqrt(lambda) R(mvd)`` with ``R`` the CABAC estimate of :func:`~.syntax.mvd_bits`
+   against the better predictor (``mvp_l0_flag``);
+2. a small integer diamond around the best, repeated while it moves;
+3. the eight half-sample neighbours, then the eight quarter-sample neighbours of the best,
+   now with ``SATD + sqrt(lambda) R(mvd)``, reading the predicted samples from the
+   reference's precomputed quarter-sample phases (:func:`~.motion.fractional_planes`).
+
+A full RD check predicts the CU with :func:`~.motion.predict_block` (the decoder's
+function), codes each transform block of the residual, and keeps a block only if
+``D + lambda R`` beats leaving it empty (cbf = 0). Its J = SSE_Y + w SSE_C + lambda R, R
+from the context states at the start of the CTU, as for intra. States of the options being
+compared are kept in :data:`~.encoder.Stash` slots (one pair per depth) and restored, so
+the picture state ends up holding exactly what the decoder will rebuild.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..entropy.cabac import encoder_finish, encoder_start, reserve
+from ..entropy.rate import ONE_BIT
+from .analysis import forward_transform, quantize, satd, sse
+from .decoder import skip_context
+from .encoder import (CTU_SIZE, MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage,
+                      new_inter_search, new_search, picture_settings, residual_bits,
+                      search_chroma, search_luma, split_option, write_ctu)
+from .loopfilter import deblock_picture
+from .motion import predict_block
+from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from .partition import MIN_CU_LOG2, fill_map, split_context
+from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
+from .quant import INTER_ROUNDING, INTRA_ROUNDING
+from .reconstruct import add_residual, predict, reference_samples
+from .syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
+                     PRED_MODE, ROOT_CBF, SPLIT_CU, PictureParams, flag_bits, merge_idx_bits,
+                     mvd_bits, new_contexts, ref_idx_bits)
+
+#: Merge candidates (best by SATD) that get a full RD check.
+MERGE_RD_CANDIDATES = 2
+#: Largest CU that also tries intra in a P picture (log2).
+MAX_INTRA_LOG2_IN_P = 5
+#: Intra is searched in a P picture when its quick SATD estimate is below this fraction of
+#: the best inter prediction's (:func:`intra_worth_trying`).
+INTRA_TRY_RATIO = 1.0
+#: Integer diamond steps of the per-CU refinement.
+MAX_REFINE_STEPS = 8
+#: Largest vector component the encoder uses (quarter samples), so that every |mvd| < 2^15.
+MAX_MV = 1 << 14
+#: HM's lambda factor of P pictures (low-delay configurations): lambda = 0.4624 * 2^((QP-12)/3).
+P_LAMBDA_FACTOR = 0.4624
+
+
+def inter_lambda(qp: int) -> float:
+    """Lagrange multiplier of a P picture coded at ``qp``."""
+    return P_LAMBDA_FACTOR * 2.0 ** ((qp - 12) / 3.0)
+
+
+# -------------------------------------------------------------------- predicted samples
+@njit(cache=True)
+def phase_block(S, ref, mvx, mvy, x, y, size, out):
+    """Predicted luma samples of the block (x, y, size) at vector (mvx, mvy) into
+    ``out[:size, :size]``, read from the reference's quarter-sample phases."""
+    margin = S.inter.margin
+    plane = S.inter.phases[ref, 4 * (mvy & 3) + (mvx & 3)]
+    rows, cols = plane.shape
+    y0 = y + (mvy >> 2) + margin
+    x0 = x + (mvx >> 2) + margin
+    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
+        for i in range(size):
+            for j in range(size):
+                out[i, j] = plane[y0 + i, x0 + j]
+    else:  # beyond the margin every window is clipped to the border: clip the position
+        for i in range(size):
+            yy = min(max(y0 + i, 0), rows - 1)
+            for j in range(size):
+                out[i, j] = plane[yy, min(max(x0 + j, 0), cols - 1)]
+
+
+@njit(cache=True)
+def integer_sad(S, ref, mvx, mvy, x, y, size):
+    """SAD of the luma block at integer vector (mvx, mvy) (quarter units, multiples of 4)."""
+    margin = S.inter.margin
+    plane = S.inter.phases[ref, 0]
+    rows, cols = plane.shape
+    orig = S.orig[0]
+    y0 = y + (mvy >> 2) + margin
+    x0 = x + (mvx >> 2) + margin
+    total = 0
+    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
+        for i in range(size):
+            for j in range(size):
+                total += abs(orig[y + i, x + j] - plane[y0 + i, x0 + j])
+    else:
+        for i in range(size):
+            yy = min(max(y0 + i, 0), rows - 1)
+            for j in range(size):
+                total += abs(orig[y + i, x + j] - plane[yy, min(max(x0 + j, 0), cols - 1)])
+    return total
+
+
+@njit(cache=True)
+def predict_cu(S, x, y, size, ref, mvx, mvy):
+    """Motion-compensated Y, Cb, Cr of the CU into ``S.inter.pred`` (the decoder's function)."""
+    refs = S.inter.refs
+    coded_height, coded_width = S.pic.coded
+    work, pred14 = S.inter.mc
+    predict_block(refs.y[ref], coded_height, coded_width, x, y, size, size, mvx, mvy, True, 8,
+                  work, pred14, S.inter.pred[0], 0, 0)
+    half = size >> 1
+    predict_block(refs.cb[ref], coded_height >> 1, coded_width >> 1, x >> 1, y >> 1, half, half,
+                  mvx, mvy, False, 8, work, pred14, S.inter.pred[1], 0, 0)
+    predict_block(refs.cr[ref], coded_height >> 1, coded_width >> 1, x >> 1, y >> 1, half, half,
+                  mvx, mvy, False, 8, work, pred14, S.inter.pred[2], 0, 0)
+
+
+# -------------------------------------------------------------------- CU state
+@njit(cache=True)
+def stash(S, slot, x, y, size, save):
+    """Save the CU region's samples, levels and maps into stash ``slot`` or restore them."""
+    st = S.inter.stash
+    for comp in range(3):
+        shift = 1 if comp else 0
+        x0, y0, n = x >> shift, y >> shift, size >> shift
+        if save:
+            st.samples[slot, comp, :n, :n] = S.pic.planes[comp][y0:y0 + n, x0:x0 + n]
+            st.levels[slot, comp, :n, :n] = S.pic.levels[comp][y0:y0 + n, x0:x0 + n]
+        else:
+            S.pic.planes[comp][y0:y0 + n, x0:x0 + n] = st.samples[slot, comp, :n, :n]
+            S.pic.levels[comp][y0:y0 + n, x0:x0 + n] = st.levels[slot, comp, :n, :n]
+    u0, v0, m = x >> 2, y >> 2, size >> 2
+    maps = (S.pic.cu_log2, S.pic.luma_mode, S.nxn, S.chroma_syntax, S.pic.ref_idx, S.pic.cu_kind)
+    for k in range(6):
+        if save:
+            st.maps[slot, k, :m, :m] = maps[k][v0:v0 + m, u0:u0 + m]
+        else:
+            maps[k][v0:v0 + m, u0:u0 + m] = st.maps[slot, k, :m, :m]
+    if save:
+        st.mv[slot, :m, :m] = S.pic.mv[v0:v0 + m, u0:u0 + m]
+        st.syntax[slot, :m, :m] = S.syntax[v0:v0 + m, u0:u0 + m]
+    else:
+        S.pic.mv[v0:v0 + m, u0:u0 + m] = st.mv[slot, :m, :m]
+        S.syntax[v0:v0 + m, u0:u0 + m] = st.syntax[slot, :m, :m]
+
+
+@njit(cache=True)
+def set_motion(S, x, y, size, mvx, mvy, ref, kind, merge_idx, mvp_idx, mvd_x, mvd_y):
+    """Record an inter CU's motion and syntax in the maps (what the writer and the
+    neighbours' predictions read)."""
+    for v in range(y >> 2, (y + size) >> 2):
+        for u in range(x >> 2, (x + size) >> 2):
+            S.pic.mv[v, u, 0] = mvx
+            S.pic.mv[v, u, 1] = mvy
+            S.pic.ref_idx[v, u] = ref
+            S.pic.cu_kind[v, u] = kind
+            S.pic.luma_mode[v, u] = -1
+    v0, u0 = y >> 2, x >> 2
+    S.syntax[v0, u0, 0] = merge_idx
+    S.syntax[v0, u0, 1] = mvp_idx
+    S.syntax[v0, u0, 2] = mvd_x
+    S.syntax[v0, u0, 3] = mvd_y
+
+
+@njit(cache=True)
+def apply_prediction(S, cfg, x, y, size):
+    """Reconstruct the CU as its prediction alone (levels zero); return its weighted SSE."""
+    distortion = 0.0
+    for comp in range(3):
+        shift = 1 if comp else 0
+        x0, y0, n = x >> shift, y >> shift, size >> shift
+        plane, orig, pred = S.pic.planes[comp], S.orig[comp], S.inter.pred[comp]
+        total = 0
+        for i in range(n):
+            for j in range(n):
+                value = pred[i, j]
+                plane[y0 + i, x0 + j] = value
+                d = orig[y0 + i, x0 + j] - value
+                total += d * d
+        S.pic.levels[comp][y0:y0 + n, x0:x0 + n] = 0
+        S.pic.decoded[comp][y0:y0 + n, x0:x0 + n] = 1
+        distortion += total * (1.0 if comp == 0 else cfg.chroma_weight)
+    return distortion
+
+
+# -------------------------------------------------------------------- residual
+@njit(cache=True)
+def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
+    """Code one inter transform block at (x, y) of component ``comp`` whose prediction is
+    ``S.inter.pred[comp][py:, px:]``: quantize the residual and keep it only if it lowers
+    J. Returns (SSE, bits, coded); the block is left reconstructed as the decoder will."""
+    pred = S.inter.pred[comp]
+    plane, orig, levels = S.pic.planes[comp], S.orig[comp], S.pic.levels[comp]
+    residual, tmp, coeffs = S.scratch[3], S.scratch[4], S.scratch[5]
+    qp = cfg.qp if comp == 0 else cfg.qpc
+    weight = 1.0 if comp == 0 else cfg.chroma_weight
+    zero_distortion = 0
+    for i in range(n):
+        for j in range(n):
+            p = pred[py + i, px + j]
+            r = orig[y + i, x + j] - p
+            residual[i, j] = r
+            zero_distortion += r * r
+            plane[y + i, x + j] = p
+    forward_transform(residual, n, False, cfg.bit_depth, tmp, coeffs)
+    block = levels[y:y + n, x:x + n]
+    nonzero = quantize(coeffs, n, qp, cfg.bit_depth, S.inter.rounding, block)
+    zero_bits = flag_bits(S.ctx, cbf_ctx, 0) / ONE_BIT
+    if nonzero:
+        log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+        bits = flag_bits(S.ctx, cbf_ctx, 1) / ONE_BIT + residual_bits(S, block, log2n, comp > 0,
+                                                                       ctx_copy)
+        add_residual(plane, S.pic.decoded[comp], levels, x, y, n, qp, cfg.bit_depth, 1, S.work)
+        distortion = sse(orig, plane, x, y, n)
+        if weight * distortion + cfg.lam * bits < weight * zero_distortion + cfg.lam * zero_bits:
+            return distortion, bits, 1
+        block[:, :] = 0
+        for i in range(n):
+            for j in range(n):
+                plane[y + i, x + j] = pred[py + i, px + j]
+    S.pic.decoded[comp][y:y + n, x:x + n] = 1
+    return zero_distortion, zero_bits, 0
+
+
+@njit(cache=True)
+def code_inter_residual(S, cfg, x, y, log2, ctx_copy):
+    """Every transform block of an inter CU (the decoder's order); returns (D, bits, coded)."""
+    size = 1 << log2
+    quarters = 4 if log2 == 6 else 1
+    tu = size >> 1 if quarters == 4 else size
+    split_tu = 1 if quarters == 4 else 0
+    distortion, bits, coded = 0.0, 0.0, 0
+    for q in range(quarters):
+        ox, oy = (q & 1) * tu, (q >> 1) * tu
+        d, r, c = code_inter_block(S, cfg, 0, x + ox, y + oy, tu, ox, oy,
+                                   CBF_LUMA_INTER + split_tu, ctx_copy)
+        distortion += d
+        bits += r
+        coded |= c
+        for comp in (1, 2):
+            d, r, c = code_inter_block(S, cfg, comp, (x + ox) >> 1, (y + oy) >> 1, tu >> 1,
+                                       ox >> 1, oy >> 1, CBF_CHROMA_INTER + split_tu, ctx_copy)
+            distortion += cfg.chroma_weight * d
+            bits += r
+            coded |= c
+    return distortion, bits, coded
+
+
+# -------------------------------------------------------------------- motion search
+@njit(cache=True)
+def mv_rate(S, mvx, mvy, predictors):
+    """``(bits, mvp_idx)``: Q15 cost of coding (mvx, mvy) against the better predictor."""
+    best, best_idx = 1 << 60, 0
+    for i in range(2):
+        bits = (mvd_bits(S.ctx, mvx - predictors[i, 0], mvy - predictors[i, 1])
+                + flag_bits(S.ctx, MVP_IDX, i))
+        if bits < best:
+            best, best_idx = bits, i
+    return best, best_idx
+
+
+@njit(cache=True)
+def integer_search(S, cfg, x, y, size, ref, predictors):
+    """Best integer vector of the CU (x, y, size) into reference ``ref``: ``(J, mvx, mvy)``
+    with J = SAD + sqrt(lambda) R(mvd), vectors in quarter samples (multiples of 4)."""
+    me = S.inter.me_mv[ref]
+    rows, cols = me.shape[0], me.shape[1]
+    lam = cfg.sqrt_lam / ONE_BIT
+    best_cost, bx, by = np.inf, 0, 0
+    # Start points: the block search's vectors under the CU, the predictors, zero.
+    n_blocks = max(size >> 4, 1)
+    count = n_blocks * n_blocks + 3
+    for k in range(count):
+        if k < n_blocks * n_blocks:
+            v = min((y >> 4) + k // n_blocks, rows - 1)
+            u = min((x >> 4) + k % n_blocks, cols - 1)
+            cx, cy = 4 * me[v, u, 0], 4 * me[v, u, 1]
+        elif k < n_blocks * n_blocks + 2:
+            i = k - n_blocks * n_blocks
+            cx, cy = (predictors[i, 0] + 2) & ~3, (predictors[i, 1] + 2) & ~3
+        else:
+            cx, cy = 0, 0
+        if (k > 0 and cx == bx and cy == by) or abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+            continue
+        bits, _ = mv_rate(S, cx, cy, predictors)
+        cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
+        if cost < best_cost:
+            best_cost, bx, by = cost, cx, cy
+    # A small diamond around the best, while it moves.
+    for _ in range(MAX_REFINE_STEPS):
+        moved = False
+        cx0, cy0 = bx, by
+        for d in range(4):
+            cx = cx0 + (4 if d == 0 else (-4 if d == 1 else 0))
+            cy = cy0 + (4 if d == 2 else (-4 if d == 3 else 0))
+            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+                continue
+            bits, _ = mv_rate(S, cx, cy, predictors)
+            cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
+            if cost < best_cost:
+                best_cost, bx, by, moved = cost, cx, cy, True
+        if not moved:
+            break
+    return best_cost, bx, by
+
+
+@njit(cache=True)
+def fractional_search(S, cfg, x, y, size, ref, predictors, bx, by):
+    """Refine the integer vector (bx, by): the eight half-sample neighbours, then the eight
+    quarter-sample neighbours of the best, by J = SATD + sqrt(lambda) R(mvd).
+    Returns ``(J, mvx, mvy, mvp_idx)``."""
+    lam = cfg.sqrt_lam / ONE_BIT
+    pred = S.inter.block
+    bits, _ = mv_rate(S, bx, by, predictors)
+    phase_block(S, ref, bx, by, x, y, size, pred)
+    best_cost = satd(S.orig[0], x, y, pred, size) + lam * bits
+    for step in (2, 1):
+        cx0, cy0 = bx, by
+        for d in range(9):
+            if d == 4:
+                continue
+            cx, cy = cx0 + step * (d % 3 - 1), cy0 + step * (d // 3 - 1)
+            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+                continue
+            bits, _ = mv_rate(S, cx, cy, predictors)
+            phase_block(S, ref, cx, cy, x, y, size, pred)
+            cost = satd(S.orig[0], x, y, pred, size) + lam * bits
+            if cost < best_cost:
+                best_cost, bx, by = cost, cx, cy
+    _, mvp_idx = mv_rate(S, bx, by, predictors)
+    return best_cost, bx, by, mvp_idx
+
+
+@njit(cache=True)
+def intra_worth_trying(S, cfg, x, y, size, inter_cost):
+    """Quick test before the intra search of a CU in a P picture: does the best of planar,
+    DC, horizontal and vertical prediction (SATD + sqrt(lambda) times ~3 bits of mode)
+    come near the best inter prediction's SATD + sqrt(lambda) R?"""
+    refs, smoothed, pred = S.scratch[0], S.scratch[1], S.scratch[2]
+    reference_samples(S.pic.planes[0], S.pic.decoded[0], x, y, size, cfg.bit_depth, refs)
+    best = np.inf
+    for mode in (0, 1, 10, 26):
+        predict(refs, mode, size, True, cfg.bit_depth, cfg.strong, smoothed, pred)
+        best = min(best, satd(S.orig[0], x, y, pred, size))
+    return best + 3.0 * cfg.sqrt_lam < INTRA_TRY_RATIO * inter_cost
+
+
+# -------------------------------------------------------------------- one CU
+@njit(cache=True)
+def inter_cu(S, cfg, x, y, log2, slot, ctx_copy):
+    """Decide the CU (x, y, 2^log2) of a P picture as one CU (skip, merge, AMVP or intra).
+
+    Leaves the winner in the picture state; returns ``(J, is_skip)``. ``slot``: the stash
+    slot this depth may use.
+    """
+    size = 1 << log2
+    refs = S.inter.refs
+    lam = cfg.lam
+    split_bits = 0.0
+    if log2 > MIN_CU_LOG2 and coverage(S, x, y, log2) == 2:
+        split_bits = flag_bits(S.ctx, SPLIT_CU + split_context(S.pic.cu_log2, x, y, log2), 0) / ONE_BIT
+    fill_map(S.pic.cu_log2, x, y, size, log2)
+    fill_map(S.nxn, x, y, size, 0)
+    skip_ctx = CU_SKIP + skip_context(S.pic, x, y)
+    skip_bits = flag_bits(S.ctx, skip_ctx, 1) / ONE_BIT + split_bits
+    inter_bits = (flag_bits(S.ctx, skip_ctx, 0) + flag_bits(S.ctx, PRED_MODE, 0)) / ONE_BIT + split_bits
+    best_cost, best_skip, state_is_best = np.inf, False, False
+
+    # Merge and skip.
+    cands = S.inter.cands
+    merge_candidates(S.pic, refs, x, y, size, S.inter.num_refs, cands)
+    pred = S.inter.block
+    merge_costs = np.full(MAX_MERGE_CANDIDATES, np.inf)
+    for i in range(MAX_MERGE_CANDIDATES):
+        duplicate = False
+        for k in range(i):
+            if cands[k, 0] == cands[i, 0] and cands[k, 1] == cands[i, 1] and cands[k, 2] == cands[i, 2]:
+                duplicate = True
+        if duplicate:
+            continue
+        phase_block(S, cands[i, 2], cands[i, 0], cands[i, 1], x, y, size, pred)
+        merge_costs[i] = (satd(S.orig[0], x, y, pred, size)
+                          + cfg.sqrt_lam * merge_idx_bits(S.ctx, i) / ONE_BIT)
+    order = np.argsort(merge_costs)
+    for r in range(MERGE_RD_CANDIDATES):
+        i = order[r]
+        if merge_costs[i] == np.inf:
+            break
+        mvx, mvy, ref = cands[i, 0], cands[i, 1], cands[i, 2]
+        idx_bits = merge_idx_bits(S.ctx, i) / ONE_BIT
+        predict_cu(S, x, y, size, ref, mvx, mvy)
+        set_motion(S, x, y, size, mvx, mvy, ref, SKIP, i, 0, 0, 0)
+        cost = apply_prediction(S, cfg, x, y, size) + lam * (skip_bits + idx_bits)
+        if cost < best_cost:
+            best_cost, best_skip, state_is_best = cost, True, True
+            stash(S, slot, x, y, size, True)
+        d, bits, coded = code_inter_residual(S, cfg, x, y, log2, ctx_copy)
+        cost = d + lam * (bits + inter_bits + idx_bits + flag_bits(S.ctx, MERGE_FLAG, 1) / ONE_BIT)
+        state_is_best = False
+        if coded and cost < best_cost:
+            fill_map(S.pic.cu_kind, x, y, size, MERGE)
+            best_cost, best_skip, state_is_best = cost, False, True
+            stash(S, slot, x, y, size, True)
+    if best_skip:  # early skip detection: nothing else is tried
+        if not state_is_best:
+            stash(S, slot, x, y, size, False)
+        return best_cost, True
+
+    # AMVP: the best integer vector of each reference; the best reference is refined to
+    # quarter samples and gets a full RD check.
+    amvp = S.inter.amvp
+    best_ref, best_int, bmx, bmy = 0, np.inf, 0, 0
+    for ref in range(S.inter.num_refs):
+        amvp_candidates(S.pic, refs, x, y, size, ref, amvp)
+        cost, mvx, mvy = integer_search(S, cfg, x, y, size, ref, amvp)
+        cost += cfg.sqrt_lam * ref_idx_bits(S.ctx, ref, S.inter.num_refs) / ONE_BIT
+        if cost < best_int:
+            best_ref, best_int, bmx, bmy = ref, cost, mvx, mvy
+    amvp_candidates(S.pic, refs, x, y, size, best_ref, amvp)
+    inter_satd, bmx, bmy, bmvp = fractional_search(S, cfg, x, y, size, best_ref, amvp, bmx, bmy)
+    mvd_x, mvd_y = bmx - amvp[bmvp, 0], bmy - amvp[bmvp, 1]
+    motion_bits = (flag_bits(S.ctx, MERGE_FLAG, 0) + ref_idx_bits(S.ctx, best_ref, S.inter.num_refs)
+                   + mvd_bits(S.ctx, mvd_x, mvd_y) + flag_bits(S.ctx, MVP_IDX, bmvp)) / ONE_BIT
+    predict_cu(S, x, y, size, best_ref, bmx, bmy)
+    set_motion(S, x, y, size, bmx, bmy, best_ref, AMVP, 0, bmvp, mvd_x, mvd_y)
+    d, bits, coded = code_inter_residual(S, cfg, x, y, log2, ctx_copy)
+    if coded:
+        bits += flag_bits(S.ctx, ROOT_CBF, 1) / ONE_BIT
+    else:
+        bits = flag_bits(S.ctx, ROOT_CBF, 0) / ONE_BIT
+    cost = d + lam * (bits + inter_bits + motion_bits)
+    state_is_best = False
+    if cost < best_cost:
+        best_cost, best_skip, state_is_best = cost, False, True
+        stash(S, slot, x, y, size, True)
+
+    # Intra.
+    if log2 <= MAX_INTRA_LOG2_IN_P and intra_worth_trying(S, cfg, x, y, size, inter_satd):
+        for comp in range(3):
+            clear_decoded(S, comp, x >> (comp > 0), y >> (comp > 0), size >> (comp > 0))
+        for v in range(y >> 2, (y + size) >> 2):
+            for u in range(x >> 2, (x + size) >> 2):
+                S.pic.ref_idx[v, u] = -1
+                S.pic.cu_kind[v, u] = INTRA
+                S.pic.mv[v, u, 0] = 0
+                S.pic.mv[v, u, 1] = 0
+        hints = np.zeros(4, np.int64)
+        cost = lam * (flag_bits(S.ctx, skip_ctx, 0) + flag_bits(S.ctx, PRED_MODE, 1)) / ONE_BIT
+        cost += lam * split_bits
+        cost += search_luma(S, cfg, x, y, log2, hints, ctx_copy)
+        cost += search_chroma(S, cfg, x, y, log2, ctx_copy)
+        if cost < best_cost:
+            return cost, False
+    stash(S, slot, x, y, size, False)
+    return best_cost, best_skip
+
+
+# -------------------------------------------------------------------- the quadtree, top-down
+@njit(cache=True)
+def _try_split(S, cfg, x, y, log2, whole_cost, slot):
+    """After the whole CU was decided (J ``whole_cost``), save it before the split is tried."""
+    stash(S, slot, x, y, 1 << log2, True)
+    return split_option(S, cfg, x, y, log2)
+
+
+@njit(cache=True)
+def _keep_cheaper(S, x, y, log2, whole_cost, split_cost, slot):
+    if whole_cost <= split_cost:
+        stash(S, slot, x, y, 1 << log2, False)
+        return whole_cost
+    return split_cost
+
+
+@njit(cache=True)
+def inter_cu8(S, cfg, x, y, ctx_copy):
+    if coverage(S, x, y, 3) == 0:
+        return 0.0
+    cost, _ = inter_cu(S, cfg, x, y, 3, 7, ctx_copy)
+    return cost
+
+
+@njit(cache=True)
+def inter_cu16(S, cfg, x, y, ctx_copy):
+    cover = coverage(S, x, y, 4)
+    if cover == 0:
+        return 0.0
+    whole, skip = np.inf, False
+    if cover == 2:
+        whole, skip = inter_cu(S, cfg, x, y, 4, 5, ctx_copy)
+        if skip:
+            return whole
+        split = _try_split(S, cfg, x, y, 4, whole, 4)
+    else:
+        split = split_option(S, cfg, x, y, 4)
+    for i in range(4):
+        split += inter_cu8(S, cfg, x + (i & 1) * 8, y + (i >> 1) * 8, ctx_copy)
+    return _keep_cheaper(S, x, y, 4, whole, split, 4) if cover == 2 else split
+
+
+@njit(cache=True)
+def inter_cu32(S, cfg, x, y, ctx_copy):
+    cover = coverage(S, x, y, 5)
+    if cover == 0:
+        return 0.0
+    whole, skip = np.inf, False
+    if cover == 2:
+        whole, skip = inter_cu(S, cfg, x, y, 5, 3, ctx_copy)
+        if skip:
+            return whole
+        split = _try_split(S, cfg, x, y, 5, whole, 2)
+    else:
+        split = split_option(S, cfg, x, y, 5)
+    for i in range(4):
+        split += inter_cu16(S, cfg, x + (i & 1) * 16, y + (i >> 1) * 16, ctx_copy)
+    return _keep_cheaper(S, x, y, 5, whole, split, 2) if cover == 2 else split
+
+
+@njit(cache=True)
+def inter_ctu(S, cfg, x, y, ctx_copy):
+    """Decide the coding quadtree of a CTU of a P picture, largest CUs first."""
+    cover = coverage(S, x, y, 6)
+    whole, skip = np.inf, False
+    if cover == 2:
+        whole, skip = inter_cu(S, cfg, x, y, 6, 1, ctx_copy)
+        if skip:
+            return whole
+        split = _try_split(S, cfg, x, y, 6, whole, 0)
+    else:
+        split = split_option(S, cfg, x, y, 6)
+    for i in range(4):
+        split += inter_cu32(S, cfg, x + (i & 1) * 32, y + (i >> 1) * 32, ctx_copy)
+    return _keep_cheaper(S, x, y, 6, whole, split, 0) if cover == 2 else split
+
+
+@njit(cache=True)
+def encode_inter_ctus(S, cfg, ctx, ctu_bits):
+    """Search and write every CTU of a P picture; returns the payload bytes (uint8)."""
+    out = np.empty(1 << 16, np.uint8)
+    reg = encoder_start()
+    ctx_copy = np.empty_like(ctx)
+    rows, cols = ctu_bits.shape
+    tu_count = 0
+    for row in range(rows):
+        for col in range(cols):
+            S.ctx[:, :] = ctx
+            inter_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
+            out = reserve(reg, out, MAX_CTU_BINS)
+            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
+            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, True, S.inter.num_refs,
+                                      tu_count)
+            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
+    out = reserve(reg, out, 16)
+    size = encoder_finish(reg, out)
+    return out[:size]
+
+
+# -------------------------------------------------------------------- picture level
+def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
+                        refs: References, num_refs: int, coded: tuple[int, int],
+                        phases: np.ndarray, margin: int, me_mv: np.ndarray,
+                        lam: float) -> EncodedPicture:
+    """Encode padded 4:2:0 planes as a P picture predicting from ``refs``.
+
+    ``phases``: (R, 16, ...) quarter-sample planes of the reference lumas
+    (:func:`~.motion.fractional_planes` with ``margin``); ``me_mv``: (R, H/16, W/16, 2)
+    integer vectors of the block search (:mod:`.motion_search`); ``lam``: the Lagrange
+    multiplier.
+    """
+    height, width = planes[0].shape
+    qp = params.qp
+    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING)
+    pic = new_picture(height, width, coded)
+    inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
+    S = new_search(planes, pic, qp, inter)
+    ctx = new_contexts(qp)
+    ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
+    payload = encode_inter_ctus(S, cfg, ctx, ctu_bits)
+    recon = deblock_picture(pic, qp, params.deblocking, refs.pocs)
+    return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)
+
