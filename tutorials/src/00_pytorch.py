@@ -50,6 +50,7 @@ from codeclab.train.datasets import random_crop, to_unit_float
 
 torch.manual_seed(0)
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))  # the pictures the package ships
+TRAINING = Path(str(files("codeclab") / "data" / "training_samples"))  # for training: never Kodak
 print(sorted(p.name for p in SAMPLES.iterdir()))
 
 # %% [markdown] lang="en"
@@ -219,10 +220,10 @@ print("state_dict keys:", list(model.state_dict())[:4], "...")
 # *(decoded, original)*. Sample `k` uses its own seeded generator, so the data are
 # reproducible. A `DataLoader` groups samples into shuffled batches.
 #
-# Two of the shipped crops train, the third validates: the validation picture is never seen
-# in training. (Real work trains on a folder of your own photos, e.g. `../shared/data/train`,
-# and keeps Kodak for evaluation; the shipped crops are Kodak, which is fine for a demo that
-# claims nothing.)
+# Two public-domain photos the package ships for training (`codeclab/data/training_samples`)
+# train; a Kodak crop validates. Kodak is the field's evaluation set, so it is never trained
+# on: the validation picture is never seen in training. (Real work trains on a folder of
+# your own photos, e.g. `../shared/data/train`.)
 
 # %% [markdown] lang="zh"
 # ## 4. 完整的训练循环
@@ -232,9 +233,9 @@ print("state_dict keys:", list(model.state_dict())[:4], "...")
 # 返回 *（解码结果，原图）* 这一对。第 `k` 个样本用自己的、带种子的随机数生成器，因此数据可以复现。
 # `DataLoader` 再把样本打乱并组成批。
 #
-# 随包附带的三幅裁剪图中，两幅用于训练，第三幅用于验证：验证图像在训练中从不出现。
-# （实际工作应该用你自己的一批照片训练，例如 `../shared/data/train`，而把 Kodak 留给评测；
-# 附带的裁剪图来自 Kodak，用于一个不报告任何结论的演示并无不妥。）
+# 用随包附带的两幅公有领域照片（`codeclab/data/training_samples`）训练，用一幅 Kodak 裁剪图验证。
+# Kodak 是这个领域的评测集，所以从不用它训练：验证图像在训练中从不出现。
+# （实际工作应该用你自己的一批照片训练，例如 `../shared/data/train`。）
 
 # %%
 JPEG_QUALITY = 20
@@ -261,7 +262,7 @@ class JpegPatches(torch.utils.data.Dataset):
         return to_unit_float(jpeg(original)), to_unit_float(original)
 
 
-train_pictures = [read_image(SAMPLES / name) for name in ("kodim05_crop256.png", "kodim23_crop256.png")]
+train_pictures = [read_image(path) for path in sorted(TRAINING.glob("*.png"))]  # not Kodak
 validation_picture = read_image(SAMPLES / "kodim15_crop256.png")
 validation_jpeg = jpeg(validation_picture)
 loader = torch.utils.data.DataLoader(JpegPatches(train_pictures), batch_size=16, shuffle=True)

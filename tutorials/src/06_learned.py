@@ -59,8 +59,9 @@ from codeclab.train.losses import bits_per_pixel, rate_distortion_loss
 
 torch.manual_seed(0)
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))
-train_pictures = [read_image(SAMPLES / f"{name}_crop256.png") for name in ("kodim05", "kodim23")]
-test_picture = read_image(SAMPLES / "kodim15_crop256.png")       # never seen in training
+TRAINING = Path(str(files("codeclab") / "data" / "training_samples"))
+train_pictures = [read_image(path) for path in sorted(TRAINING.glob("*.png"))]  # two public-domain photos
+test_picture = read_image(SAMPLES / "kodim15_crop256.png")       # Kodak: for evaluation only
 
 # %% [markdown] lang="en"
 # ## 1. The model
