@@ -1,10 +1,11 @@
 """The classic block-based hybrid codec: the tools shared by its encoder and decoder.
 
-These are the normative reconstruction steps of an HEVC-class intra codec (HM's TLibCommon),
+These are the normative reconstruction steps of an HEVC-class codec (HM's TLibCommon),
 each a pure function over batches of blocks, in integer arithmetic so that the decoder and
 the encoder's own reconstruction agree bit for bit on any machine::
 
     reference samples ─► intra prediction ───────────────┐
+    reference pictures ─► motion compensation ───────────┤
                                                           ▼
     levels ─► dequantize ─► inverse transform ─► residual + prediction ─► clip ─► deblocking
               (quant)       (transform)                                            (deblock)
@@ -14,14 +15,19 @@ the encoder's own reconstruction agree bit for bit on any machine::
   chroma QP mapping and the rate-distortion lambda;
 - :mod:`~codeclab.classic.intra`: reference samples, smoothing, planar/DC/angular prediction,
   most probable modes (§8.4);
+- :mod:`~codeclab.classic.interp`: fractional sample interpolation, uni/bi-prediction (§8.5.3.3);
 - :mod:`~codeclab.classic.deblock`: boundary strength and the deblocking filter (§8.7.2).
 
 The codec ``classic`` built from them (registered by :mod:`~codeclab.classic.codec`):
 :mod:`.syntax` (parameters, contexts, syntax elements), :mod:`.partition` (the CTU
 quadtree), :mod:`.picture` (the state encoder and decoder share), :mod:`.reconstruct`
-(the per-block reconstruction in numba, bit-exact with the torch tools), :mod:`.decoder`
-(parse + reconstruct, the normative part), :mod:`.loopfilter` (deblocking of a picture),
-:mod:`.analysis` and :mod:`.encoder` (RDO decisions), :mod:`.inspect` (drawing the syntax).
+and :mod:`.motion` (intra and inter reconstruction in numba, bit-exact with the torch
+tools), :mod:`.mvpred` (merge candidates and vector predictors), :mod:`.decoder` (parse +
+reconstruct, the normative part), :mod:`.loopfilter` (deblocking of a picture),
+:mod:`.analysis`, :mod:`.encoder` (intra RDO), :mod:`.motion_search` and :mod:`.inter`
+(motion estimation and P-picture RDO), :mod:`.sequence` (low-delay P groups of pictures,
+reference pictures, framing), :mod:`.filters` (the in-loop picture-filter hook),
+:mod:`.inspect` (drawing the syntax).
 """
 
 from __future__ import annotations

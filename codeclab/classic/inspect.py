@@ -93,8 +93,7 @@ def decode_for_drawing(header: StreamHeader, params: bytes, payload: bytes, fram
         if not 0 <= frame < header.frame_count:
             raise InputError(f"--frame {frame} outside 0..{header.frame_count - 1}")
         decoded = decode_sequence(header, SequenceParams.unpack(params), payload, last=frame)
-        return (video_rgb(decoded.frames[frame], height, width, header), decoded.pictures[frame],
-                decoded.ctu_bits[frame])
+        return video_rgb(decoded.planes, height, width, header), decoded.picture, decoded.ctu_bits
     if frame:
         raise InputError("--frame: this file holds one picture")
     picture_params = PictureParams.unpack(params)

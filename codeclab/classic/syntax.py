@@ -1,9 +1,10 @@
-"""Bitstream syntax of the classic codec: picture parameters, contexts, syntax elements.
+"""Bitstream syntax of the classic codec: parameters, contexts, syntax elements.
 
-A ``classic`` bitstream is one picture: a small parameter block (the container's
-``params``) and one arithmetic codeword (the ``payload``) holding the coding tree units in
-raster order. Modelled on H.265 §7.3.8 with the simplifications of an all-intra,
-single-slice, 4:2:0 codec::
+A still picture is a small parameter block (the container's ``params``) and one arithmetic
+codeword (the ``payload``) holding the coding tree units in raster order. A sequence is a
+sequence parameter block and, in the payload, one framed codeword per picture
+(:mod:`.sequence`). Modelled on H.265 §7.3 with the simplifications of a single-slice,
+4:2:0, 8-bit codec with one reference list::
 
     picture_parameters (5 or 6 bytes):  qp u8 | matrix u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8
                                         [| picture_filter u8]
@@ -11,11 +12,26 @@ single-slice, 4:2:0 codec::
         picture_filter: id of the in-loop filter after deblocking (:mod:`.filters`); when
         present the payload is ``u32 len | picture data | filter side information``
 
+    sequence_parameters (8 or 9 bytes): qp u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8 |
+                                        intra_period u16 | num_refs u8 | gop_size u8
+                                        [| picture_filter u8]
+        flags: as above, and bit 3 temporal motion vector prediction (TMVP)
+        each picture: picture_header u8 = P flag (bit 7) | QP (bits 0..5), then its codeword
+        (the reference lists follow from intra_period, num_refs and gop_size, :mod:`.sequence`)
+
     coding_quadtree(x, y, log2)                                           §7.3.8.4
-        split_cu_flag                   ae(v) if log2 > min_cu_log2; ctx 0..2 from the depth
-                                              of the left and above CUs (§9.3.4.2.2)
+        split_cu_flag                   ae(v) if log2 > min_cu_log2 and the block lies inside
+                                              the coded picture (across its edge: split,
+                                              outside it: nothing); ctx 0..2 from the depth of
+                                              the left and above CUs (§9.3.4.2.2)
         split: four coding_quadtree(log2 - 1) in z-order, else coding_unit
     coding_unit(x, y, log2)                                               §7.3.8.5
+        P pictures only:
+        cu_skip_flag                    ae(v) ctx 0..2: skipped CUs left and above
+        skip: merge_idx                 TR cMax 4, bin 0 ae(v), others bypass  §7.3.8.6
+              (no residual)             the CU is predicted from merge candidate merge_idx
+        else pred_mode_flag             ae(v) 1 = intra
+        intra CUs (every CU of an I picture):
         part_mode (NxN)                 ae(v) only if log2 == min_cu_log2 (four 4x4 luma PUs)
         per PU: prev_intra_luma_pred_flag ae(v); mpm_idx TR cMax 2 bypass, or
                 rem_intra_luma_pred_mode 5 bits bypass                    §8.4.2
@@ -23,11 +39,23 @@ single-slice, 4:2:0 codec::
         transform_unit per luma TU (the CU, its four 32x32 quarters for a 64x64 CU, or its
         four 4x4 PUs for NxN): cbf_luma ae(v), residual_coding
         chroma TUs (the CU halved, 32x32 quarters for 64x64): cbf_cb, residual; cbf_cr, residual
+        inter CUs (one 2Nx2N prediction unit; no 2NxN, Nx2N or AMP):      §7.3.8.6
+        merge_flag                      ae(v)
+        merge: merge_idx                as for skip
+        else:  ref_idx_l0               TR cMax num_refs - 1, bins 0..1 ae(v), others bypass
+               mvd_coding               §7.3.8.9: abs_mvd_greater0_flag[x, y] ae(v),
+                                        abs_mvd_greater1_flag[x, y] ae(v), then per component
+                                        abs_mvd_minus2 EG1 bypass, mvd_sign_flag bypass
+               mvp_l0_flag              ae(v)
+               rqt_root_cbf             ae(v) (merge CUs: inferred 1)      §7.3.8.8
+        transform units as for intra CUs (the CU, or four 32x32 quarters), with their own
+        cbf contexts and the DCT for every size
     end of picture: terminate bin 1 and the stop pattern (:func:`~codeclab.entropy.cabac.encoder_finish`)
 
 Residual coding is :mod:`codeclab.entropy.residual` (HEVC's last position, coded sub-block
 flags, significance, greater-1/2, Rice remainders, signs). Its 112 contexts come first in
-the context array; this module's follow. Every context starts at VVC's neutral state (CNU).
+the context array; this module's follow, the inter ones last (so still pictures are coded
+exactly as before inter coding existed). Every context starts at VVC's neutral state (CNU).
 
 The functions below come in triples: ``encode_*`` (writes bins), ``decode_*`` (reads them,
 never loops without bound) and ``*_bits`` (the Q15 cost estimate of :func:`bin_cost` that
@@ -273,7 +301,8 @@ def chroma_mode_from_syntax(value, luma_mode):
 # ==================================================================== sequences
 FLAG_TMVP = 8
 MAX_REFS = 4
-_SEQUENCE = struct.Struct(">BBBBHB")
+MAX_GOP_SIZE = 16
+_SEQUENCE = struct.Struct(">BBBBHBB")
 
 
 @dataclass(frozen=True)
@@ -283,6 +312,7 @@ class SequenceParams:
     qp: int
     intra_period: int = 32
     num_refs: int = 2
+    gop_size: int = 4  # key pictures every gop_size pictures (:mod:`.sequence`)
     deblocking: bool = True
     strong_smoothing: bool = True
     tmvp: bool = True
@@ -294,7 +324,7 @@ class SequenceParams:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
                  + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp)
         packed = _SEQUENCE.pack(self.qp, flags, self.ctu_log2, self.min_cu_log2,
-                                self.intra_period, self.num_refs)
+                                self.intra_period, self.num_refs, self.gop_size)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
 
     @classmethod
@@ -303,7 +333,7 @@ class SequenceParams:
         if len(data) not in (_SEQUENCE.size, _SEQUENCE.size + 1):
             raise BitstreamError(f"classic: sequence parameters of {len(data)} bytes, expected "
                                  f"{_SEQUENCE.size} or {_SEQUENCE.size + 1}")
-        qp, flags, ctu_log2, min_cu_log2, intra_period, num_refs = _SEQUENCE.unpack(
+        qp, flags, ctu_log2, min_cu_log2, intra_period, num_refs, gop_size = _SEQUENCE.unpack(
             data[:_SEQUENCE.size])
         picture_filter = data[_SEQUENCE.size] if len(data) > _SEQUENCE.size else 0
         if bool(flags & FLAG_PICTURE_FILTER) != (len(data) > _SEQUENCE.size) or (
@@ -319,7 +349,9 @@ class SequenceParams:
             raise BitstreamError("classic: intra period 0")
         if not 1 <= num_refs <= MAX_REFS:
             raise BitstreamError(f"classic: {num_refs} reference pictures, expected 1..{MAX_REFS}")
-        return cls(qp, intra_period, num_refs, bool(flags & FLAG_DEBLOCKING),
+        if not 1 <= gop_size <= MAX_GOP_SIZE:
+            raise BitstreamError(f"classic: GOP size {gop_size}, expected 1..{MAX_GOP_SIZE}")
+        return cls(qp, intra_period, num_refs, gop_size, bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), bool(flags & FLAG_TMVP), ctu_log2,
                    min_cu_log2, picture_filter)
 

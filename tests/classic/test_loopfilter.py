@@ -95,6 +95,7 @@ def test_inter_deblocking_matches_torch():
     y, cb, cr = (torch.from_numpy(p) for p in pic.planes)
     assert np.array_equal(ours[0], deblock.deblock_luma(y, bs_ver, bs_hor, 32).numpy())
     assert np.array_equal(ours[1], deblock.deblock_chroma(cb, bs_ver, bs_hor, 32).numpy())
+    assert np.array_equal(ours[2], deblock.deblock_chroma(cr, bs_ver, bs_hor, 32).numpy())
 
 
 def test_only_the_coded_picture_is_filtered():

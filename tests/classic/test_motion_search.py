@@ -16,7 +16,7 @@ def texture(sample_image_path) -> torch.Tensor:
     return torch.from_numpy(rgb[..., 1].astype(np.int32))  # 256x256 luma-like plane
 
 
-@pytest.mark.parametrize("shift", [(5, -3), (-37, 21), (0, 0), (60, 2)])
+@pytest.mark.parametrize("shift", [(5, -3), (-7, -6), (20, 3), (0, 0), (60, 2)])
 def test_finds_a_global_shift(texture, shift):
     dx, dy = shift
     # current(x, y) = reference(x + dx, y + dy): every block's vector is (dx, dy).
@@ -31,6 +31,15 @@ def test_finds_a_global_shift(texture, shift):
     assert hits > 0.9
 
 
+def test_a_predictor_leads_to_irregular_large_motion(texture):
+    current = torch.roll(texture, shifts=(-21, 37), dims=(0, 1))  # (-37, 21)
+    hint = torch.zeros(16, 16, 1, 2, dtype=torch.int64)
+    hint[..., 0], hint[..., 1] = -35, 20
+    field = integer_motion_search(current, texture, 256, 256, 4.0, predictors=hint)
+    inner = field[1:-3, 3:-1].reshape(-1, 2)
+    assert (inner == torch.tensor([-37, 21], dtype=torch.int32)).all(1).float().mean() > 0.9
+
+
 def test_predictors_and_range(texture):
     current = torch.roll(texture, shifts=(0, -70), dims=(0, 1))  # beyond the +-64 range
     field = integer_motion_search(current, texture, 256, 256, 4.0, search_range=64)
@@ -43,4 +52,4 @@ def test_predictors_and_range(texture):
 
 def test_rate_grows_with_the_difference():
     bits = mv_bits(torch.tensor([[0, 0], [1, 0], [4, 0], [40, -40], [-3, 0]]))
-    assert bits.tolist() == [2, 4, 8, 2 * 13, 6]
+    assert bits.tolist() == [2, 4, 8, 2 * 13, 6]  # 1 + 1, 3 + 1, 7 + 1, 13 + 13, 5 + 1

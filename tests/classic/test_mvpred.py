@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codeclab.classic.mvpred import (amvp_candidates, available, merge_candidates, scale_mv,
-                                     z_address)
+from codeclab.classic.mvpred import (
+    amvp_candidates,
+    available,
+    merge_candidates,
+    scale_mv,
+    z_address,
+)
 from codeclab.classic.picture import References, new_picture
 
 
@@ -85,7 +90,7 @@ def test_amvp_scales_a_and_keeps_b(scene):
 
 
 def test_amvp_without_left_neighbours_copies_b_into_a(scene):
-    pic, refs = scene
+    _, refs = scene
     out = np.zeros((2, 2), np.int64)
     # The CU at (64, 64) of a fresh picture with only B1 inter: A copies B's unscaled vector,
     # B is then searched again with scaling allowed, finds the same B1 and is dropped.

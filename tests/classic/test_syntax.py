@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from codeclab.classic import syntax
-from codeclab.entropy.cabac import (decoder_finish, decoder_start, encode_bin, encode_bypass,
-                                    encoder_finish, encoder_start)
+from codeclab.entropy.cabac import (
+    decoder_finish,
+    decoder_start,
+    encode_bin,
+    encode_bypass,
+    encoder_finish,
+    encoder_start,
+)
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.errors import BitstreamError
 
@@ -55,7 +61,7 @@ def test_damaged_mvd_is_rejected():
     for _ in range(40):
         reg = encode_bypass(reg, out, 1)
     data = out[:encoder_finish(reg, out)].copy()
-    reg, dx, dy, ok = syntax.decode_mvd(decoder_start(data), data, syntax.new_contexts(32))
+    _, _, _, ok = syntax.decode_mvd(decoder_start(data), data, syntax.new_contexts(32))
     assert not ok
 
 
@@ -77,11 +83,11 @@ def test_merge_and_reference_indices_round_trip(num_refs):
 
 
 def test_sequence_params_round_trip_and_validate():
-    params = syntax.SequenceParams(qp=27, intra_period=48, num_refs=2, picture_filter=5)
+    params = syntax.SequenceParams(qp=27, intra_period=48, num_refs=2, gop_size=1, picture_filter=5)
     assert syntax.SequenceParams.unpack(params.pack()) == params
-    assert len(syntax.SequenceParams(qp=27).pack()) == 7
+    assert len(syntax.SequenceParams(qp=27).pack()) == 8
     good = bytearray(syntax.SequenceParams(qp=27).pack())
-    for position, value in [(0, 52), (1, 0x10), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5)]:
+    for position, value in [(0, 52), (1, 0x10), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5), (7, 0), (7, 17)]:
         bad = bytearray(good)
         if position == 4:
             bad[4:6] = b"\x00\x00"
