@@ -1,6 +1,9 @@
 """The classic encoder: rate-distortion optimised decisions, then the bitstream.
 
-Each CTU is first *searched*, then *written*::
+This module holds the intra search, the writer of every CU (intra and inter, the mirror of
+:mod:`.decoder`) and the encoder of intra pictures; P pictures reuse all three from
+:mod:`.inter`, which adds the inter decisions. Each CTU is first *searched*, then
+*written*::
 
     for each CTU (raster order):
         search_ctu             decide the quadtree, modes and levels by minimising

@@ -43,13 +43,13 @@ from ..entropy.cabac import encoder_finish, encoder_start, reserve
 from ..entropy.rate import ONE_BIT
 from .analysis import forward_transform, quantize, satd, sse
 from .decoder import skip_context
-from .encoder import (CTU_SIZE, MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage,
-                      new_inter_search, new_search, picture_settings, residual_bits,
-                      search_chroma, search_luma, split_option, write_ctu)
+from .encoder import (MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage, new_inter_search,
+                      new_search, picture_settings, residual_bits, search_chroma, search_luma,
+                      split_option, write_ctu)
 from .loopfilter import deblock_picture
 from .motion import predict_block
 from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
-from .partition import MIN_CU_LOG2, fill_map, split_context
+from .partition import CTU_SIZE, MIN_CU_LOG2, fill_map, split_context
 from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
 from .quant import INTER_ROUNDING, INTRA_ROUNDING
 from .reconstruct import add_residual, predict, reference_samples

@@ -39,7 +39,6 @@ Vectors are in quarter luma samples; candidates are rows ``(mv_x, mv_y, ref_idx)
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from .partition import CTU_LOG2, CTU_SIZE
