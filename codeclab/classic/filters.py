@@ -63,7 +63,7 @@ def filter_for_id(tool_id: int) -> PictureFilter:
             try:
                 importlib.import_module(module)
             except ModuleNotFoundError as error:
-                if error.name != module:
+                if not (module + ".").startswith(f"{error.name}."):  # an import *inside* it failed
                     raise
     if tool_id not in _FACTORIES:
         raise BitstreamError(f"classic: unknown picture filter id {tool_id}")
