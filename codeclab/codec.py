@@ -120,7 +120,8 @@ class Codec:
 
 #: Modules whose import registers the built-in codecs; imported on first lookup so that
 #: ``import codeclab`` stays light.
-BUILTIN_MODULES = ["codeclab.eval.anchors", "codeclab.classic.codec", "codeclab.learned.codec"]
+BUILTIN_MODULES = ["codeclab.eval.anchors", "codeclab.classic.codec", "codeclab.learned.codec",
+                   "codeclab.hybrid.codec"]
 
 _BY_NAME: dict[str, type[Codec]] = {}
 _BY_ID: dict[int, type[Codec]] = {}

@@ -39,6 +39,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", required=True, help="registered model name (codeclab.learned.registry)")
     model.add_argument("--model-args", nargs="+", default=[], metavar="ARG",
                        help="builder arguments: one JSON object, or key=value words")
+    model.add_argument("--init", metavar="WEIGHTS.safetensors",
+                       help="start from these exported weights (fine-tuning); --resume from a checkpoint wins")
     model.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE|FILE.py",
                        help="import a module that registers models (repeatable)")
     data = parser.add_argument_group("data")
@@ -135,7 +137,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         metric=args.metric, clip=args.clip, ckpt_every=args.ckpt_every, keep_checkpoints=args.keep_checkpoints,
         val_every=args.val_every, log_every=args.log_every, seed=args.seed, workers=args.workers,
         cache_images=not args.no_cache, amp=args.amp, device=args.device, tensorboard=args.tensorboard,
-        progress=not args.no_progress, resume=args.resume, command=_command_line())
+        progress=not args.no_progress, resume=args.resume, init=args.init, command=_command_line())
 
 
 def train_main(args: argparse.Namespace) -> int:

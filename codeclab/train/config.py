@@ -55,6 +55,7 @@ class TrainConfig:
     tensorboard: bool = False
     progress: bool = True
     resume: bool = False
+    init: str | None = None        # exported weights to start from (fine-tuning); a checkpoint wins
     command: str = ""
 
     def as_dict(self) -> dict:

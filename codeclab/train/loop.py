@@ -29,6 +29,13 @@ and what it may offer:
   convention, the parameters named ``*quantiles``), as CompressAI's ``train.py`` does.
 * ``size_multiple``: validation pads pictures to a multiple of it.
 * ``compress``/``decompress`` (and ``update()``): real rates in validation (:mod:`.validation`).
+* ``training_dataset(data, crop, seed)`` and ``training_loss(forward, batch)``: a model that is
+  not a codec (a neural tool inside the classic codec, :mod:`codeclab.hybrid`) brings its own
+  samples (a map ``k -> dict of tensors``, seeded like :mod:`.datasets`) and its own loss,
+  ``training_loss(ddp_model, batch) -> {"loss", "mse", ...}``; lambdas and validation do not apply.
+
+``--init WEIGHTS`` starts a run from exported weights instead of a fresh initialisation
+(fine-tuning, e.g. quantisation-aware after float training); a checkpoint, when resuming, wins.
 
 Resuming: a checkpoint holds the model, the optimizers, the gradient scaler and the step.
 Nothing else is needed to continue exactly: the learning rate is a function of the step,
@@ -59,7 +66,7 @@ from ..learned.registry import build_model
 from . import seeding
 from .config import AMP_MODES, METRICS, RESUME_MUST_MATCH, SCHEDULES, TrainConfig
 from .checkpoint import (export_weights, hardware_description, latest_checkpoint, load_checkpoint,
-                         remove_stale_temporaries, save_checkpoint)
+                         load_exported, remove_stale_temporaries, save_checkpoint)
 from .datasets import RandomCropDataset, load_validation_images, to_unit_float
 from .distributed import (DistributedContext, StepBatchSampler, gather_strings, init_distributed,
                           mean_over_ranks, shutdown, wrap_model)
@@ -194,6 +201,15 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
         raise InputError(f"cannot resume: the checkpoint was trained with other settings ({'; '.join(changed)})")
 
 
+def load_initial_weights(model: nn.Module, path: str) -> None:
+    """Start from the exported weights at ``path`` (``--init``); ``InputError`` if they do not fit."""
+    state, _ = load_exported(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(f"--init {path} does not fit the model: {' '.join(str(exc).split())[:300]}") from None
+
+
 def _silent(message: str) -> None:
     """The note function of ranks other than 0."""
 
@@ -257,9 +273,18 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
         note(f"resuming {latest} at step {start_step}")
     elif config.resume:
         note(f"no checkpoint in {checkpoints}: starting at step 0")
+    if latest is None and config.init:
+        load_initial_weights(model, config.init)
+        note(f"starting from the weights {config.init}")
 
     # -- data: every rank reads everything, so a bad file fails on all ranks alike
-    dataset = RandomCropDataset(config.data, config.crop, config.seed, cache=config.cache_images, note=note)
+    own_task = callable(getattr(model, "training_loss", None))  # a tool with its own samples and loss
+    if own_task and config.val_data:
+        raise InputError(f"model {config.model!r} trains with its own loss: --val-data does not apply")
+    if own_task:
+        dataset = model.training_dataset(config.data, config.crop, config.seed)
+    else:
+        dataset = RandomCropDataset(config.data, config.crop, config.seed, cache=config.cache_images, note=note)
     val_pictures = load_validation_images(config.val_data, config.val_crop, note) if config.val_data else []
     if config.metric == "ms-ssim" and any(min(p.shape[-2:]) < MS_SSIM_MIN_SIDE for _, p in val_pictures):
         raise InputError(f"--metric ms-ssim: validation pictures must be at least {MS_SSIM_MIN_SIDE} px a side")
@@ -310,12 +335,16 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
         for group in optimizer.param_groups:
             group["lr"] = lr
         seeding.seed_global_rng(config.seed, seeding.STEP, context.rank, step)
-        x = to_unit_float(crops.to(device, non_blocking=True))
-        lmbda = training_lambdas(config, step, context.rank).to(device)
-
-        with autocast:
-            output = ddp_model(x, lmbda=lmbda) if variable_rate else ddp_model(x)
-        parts = rate_distortion_loss(output, x, lmbda, config.metric)
+        if own_task:
+            batch = {name: value.to(device, non_blocking=True) for name, value in crops.items()}
+            with autocast:
+                parts = model.training_loss(ddp_model, batch)
+        else:
+            x = to_unit_float(crops.to(device, non_blocking=True))
+            lmbda = training_lambdas(config, step, context.rank).to(device)
+            with autocast:
+                output = ddp_model(x, lmbda=lmbda) if variable_rate else ddp_model(x)
+            parts = rate_distortion_loss(output, x, lmbda, config.metric)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(parts["loss"]).backward()
         scaler.unscale_(optimizer)
@@ -342,8 +371,10 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
             record["psnr"] = 10 * math.log10(1 / record["mse"]) if record["mse"] > 0 else math.inf
             record.update(grad_norm=float(grad_norm), lr=lr)
             log.scalars(done, "train", record)
-            progress.set_postfix(loss=f"{record['loss']:.4g}", bpp=f"{record['bpp']:.3f}",
-                                 psnr=f"{record['psnr']:.2f}", lr=f"{lr:.2e}", refresh=False)
+            shown = {"loss": f"{record['loss']:.4g}"}
+            if "bpp" in record:  # tools with their own loss have no rate
+                shown["bpp"] = f"{record['bpp']:.3f}"
+            progress.set_postfix(shown, psnr=f"{record['psnr']:.2f}", lr=f"{lr:.2e}", refresh=False)
         if main and val_pictures and (done % config.val_every == 0 or done == config.steps):
             validation = run_validation(done)
         if main and (done % config.ckpt_every == 0 or done == config.steps):

@@ -1,0 +1,314 @@
+"""The loop filter as an integer program: the same samples on every machine, proven exact.
+
+An in-loop filter is normative: its output is the decoded picture (and, in video, the
+reference of later pictures), so the decoder must reproduce the encoder's filtering bit for
+bit. A float CNN cannot promise that (summation order, hence rounding, changes with thread
+count, vector width or GPU kernel). Like JVET's NNVC, which runs its filters as int16 models
+with fixed shifts (SADL), the network of :mod:`.network` runs in fixed point. It has two
+branches of 3x3 convolutions (zero padding), each a sequence of layers::
+
+    luma branch    A_0 = [Y - 128, 4 (QP - 32)]                      at luma resolution
+    chroma branch  A_0 = [4 luma phases - 128, Cb - 128, Cr - 128, 4 (QP - 32)]   at chroma resolution
+                   (|A_0| <= 128; real value a = A / 2^8: samples centred and scaled by 1/256)
+
+    layer l        acc_c = sum_j W_cj * A_j + B_c + 2^(s-1)
+                   A'_c  = clamp(floor(acc_c / 2^s), 0, 2^10 - 1)     hidden layers (ReLU + clip)
+                   R_c   = floor(acc_c / 2^s)                        last layer: residual in 1/4 samples
+    weights        W = floor(w 2^f + 1/2),  |W| <= 2^11 - 1            (per-layer power-of-two scale 2^f)
+    biases         B = floor(b 2^(f + F_in) + 1/2)
+    shift          s = f + F_in - F_out      (F: fraction bits of the layer's input / output activations)
+    output         v' = clip(v + floor((R * S + 2^4) / 2^5), 0, 255)      (Y from the luma branch,
+                   S = 8 + k, k in -4..3: the residual scale S / 8 the encoder chose)   Cb, Cr from chroma)
+
+Exactness: the convolutions run as float32 (CPU) or float64 (CUDA) arithmetic on tensors
+that hold integers. Every partial sum of a layer, *in whatever order it is formed*, is
+bounded by
+
+    max_c  sum_j |W_cj| * max|A_j|  +  |B_c + 2^(s-1)|   <   2^24                       (*)
+
+and float32 represents every integer below 2^24 exactly (float64 below 2^53), so no
+addition or multiplication ever rounds; dividing by 2^s and ``floor`` are exact too. Hence
+any thread count, batch, band split, BLAS, CPU or GPU returns the same integers -- provided
+no algorithm transforms the operands (Winograd, FFT) and no reduced precision sneaks in
+(TF32): on CUDA cuDNN is switched off for these calls (an im2col + GEMM path), and
+``tests/hybrid/test_integer.py`` compares the program with an independent int64 NumPy
+convolution. The exponent ``f`` of each layer is the largest that satisfies both the
+weight range and (*), so the bound holds by construction; :func:`check_bound` asserts it
+again for every program built or loaded.
+
+The residual scale is the encoder's per-picture, per-component strength (:mod:`.loopfilter`),
+like NNVC's residual scaling factor; training and the unit scale S = 8 round the quarter-sample
+residual to whole samples. The final step runs in int64 (R * S may pass 2^24).
+
+The same rules (:func:`weight_exponent`, :func:`quantize_layer`, round half up) give the
+fake quantisation of quantisation-aware training in :mod:`.network`, so the trained float
+weights and the integer program agree on every rounding.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numba import njit, prange
+from torch import Tensor
+
+#: Fraction bits of the network input (samples v - 128 and the QP plane).
+INPUT_FRAC = 8
+#: Fraction bits of the residual the last layer outputs (quarter samples).
+OUTPUT_FRAC = 10
+#: The unit of the residual scale S (S / 2^SCALE_BITS), and the unit scale.
+SCALE_BITS = 3
+UNIT_SCALE = 1 << SCALE_BITS
+#: Largest |input| (v - 128 in -128..127, 4 (QP - 32) in -128..76).
+INPUT_MAX = 128
+#: Hidden activations are unsigned ACT_BITS-bit integers (after ReLU).
+ACT_BITS = 10
+ACT_MAX = (1 << ACT_BITS) - 1
+#: Largest |weight| (12-bit signed; stored as int16).
+WEIGHT_MAX = (1 << 11) - 1
+#: Every partial sum stays below 2^EXACT_BITS: exact in float32 (24-bit significand) and float64.
+EXACT_BITS = 24
+#: Range of weight exponents ``f`` searched (from the top).
+MAX_WEIGHT_EXPONENT, MIN_WEIGHT_EXPONENT = 24, -8
+#: Half-resolution rows per band: bounds the memory of one convolution on large pictures.
+BAND_ROWS = 256
+
+
+def round_half_up(x: Tensor) -> Tensor:
+    """``floor(x + 1/2)``: the one rounding rule of the program (and of its training)."""
+    return torch.floor(x + 0.5)
+
+
+def activation_frac(peak: float) -> int:
+    """Fraction bits of a hidden activation whose largest value is ``peak``: the finest grid
+    2^-F on which ``peak`` still fits in ACT_BITS bits (0..16)."""
+    if not peak > 0:
+        return 16
+    return int(min(16, max(0, math.floor(math.log2(ACT_MAX / peak)))))
+
+
+def layer_bound(weight_int: Tensor, offset_bias: Tensor, input_max: int) -> int:
+    """Left side of (*): the largest |partial sum| of any output channel, ``offset_bias`` = B + 2^(s-1)."""
+    w = weight_int.to(torch.float64).flatten(1)
+    return int((w.abs().sum(1) * input_max + offset_bias.to(torch.float64).abs()).max())
+
+
+def quantize_layer(weight: Tensor, bias: Tensor, exponent: int, frac_in: int) -> tuple[Tensor, Tensor]:
+    """(W, B) as float64 integers: ``floor(w 2^f + 1/2)``, ``floor(b 2^(f + F_in) + 1/2)``."""
+    w = round_half_up(weight.detach().to(torch.float64) * 2.0 ** exponent)
+    b = round_half_up(bias.detach().to(torch.float64) * 2.0 ** (exponent + frac_in))
+    return w, b
+
+
+def weight_exponent(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, input_max: int) -> int:
+    """The largest ``f`` with ``|W| <= WEIGHT_MAX``, shift ``s = f + F_in - F_out >= 1`` and (*).
+
+    ``ValueError`` when none exists (activations calibrated too finely for these weights).
+    """
+    for exponent in range(MAX_WEIGHT_EXPONENT, MIN_WEIGHT_EXPONENT - 1, -1):
+        shift = exponent + frac_in - frac_out
+        if shift < 1:
+            break
+        w, b = quantize_layer(weight, bias, exponent, frac_in)
+        if w.abs().max() <= WEIGHT_MAX and layer_bound(w, b + 2.0 ** (shift - 1), input_max) < 2 ** EXACT_BITS:
+            return exponent
+    raise ValueError(f"no weight exponent keeps the layer exact (fractions in {frac_in}, out {frac_out})")
+
+
+@dataclass(frozen=True)
+class IntegerLayer:
+    """One 3x3 fixed-point convolution: ``floor((conv(A, W) + bias) / 2^shift)``, then the clip."""
+
+    weight: Tensor  # (C_out, C_in, 3, 3) int16 W
+    bias: Tensor  # (C_out,) int32: B + 2^(shift - 1), the bias and the rounding offset
+    shift: int
+    hidden: bool  # ReLU + clip to 0..ACT_MAX; the last layer keeps its sign
+
+
+Layers = tuple  # of IntegerLayer, applied in order
+
+#: Input and output channels of each branch.
+BRANCH_CHANNELS = {"luma": (2, 1), "chroma": (7, 2)}
+
+
+@dataclass(frozen=True)
+class Program:
+    """The whole filter: the luma branch (full resolution) and the chroma branch (half)."""
+
+    luma: Layers
+    chroma: Layers
+
+    def branches(self) -> dict[str, Layers]:
+        return {"luma": self.luma, "chroma": self.chroma}
+
+
+def input_max_of(index: int) -> int:
+    """Largest |input| of layer ``index`` of a branch: the network input, or a hidden activation."""
+    return INPUT_MAX if index == 0 else ACT_MAX
+
+
+def check_bound(layers: Layers) -> None:
+    """Assert (*) for every layer of a branch; ``ValueError`` names the first that breaks it."""
+    for index, layer in enumerate(layers):
+        bound = layer_bound(layer.weight, layer.bias, input_max_of(index))
+        if bound >= 2 ** EXACT_BITS or layer.shift < 1 or layer.weight.abs().max() > WEIGHT_MAX:
+            raise ValueError(f"loop-filter layer {index} is not provably exact: partial sums up to {bound}")
+
+
+def integer_layer(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, input_max: int,
+                  hidden: bool) -> IntegerLayer:
+    """The fixed-point form of a trained float convolution (module docstring)."""
+    exponent = weight_exponent(weight, bias, frac_in, frac_out, input_max)
+    shift = exponent + frac_in - frac_out
+    w, b = quantize_layer(weight, bias, exponent, frac_in)
+    return IntegerLayer(w.to(torch.int16), (b + 2 ** (shift - 1)).to(torch.int32), shift, hidden)
+
+
+def qp_channel(like: Tensor, qp_value: Tensor | float) -> Tensor:
+    """(N, 1, h, w) constant plane of one QP value per picture, shaped and typed like ``like``."""
+    n, _, height, width = like.shape
+    q = torch.as_tensor(qp_value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)
+    return q.expand(n, 1, height, width)
+
+
+def luma_input(y: Tensor, qp_value: Tensor | float) -> Tensor:
+    """(N, 2, H, W): the luma plane (N, 1, H, W) and the QP plane."""
+    return torch.cat([y, qp_channel(y, qp_value)], dim=1)
+
+
+def chroma_input(y: Tensor, c: Tensor, qp_value: Tensor | float) -> Tensor:
+    """(N, 7, H/2, W/2): the four luma phases (pixel-unshuffle), Cb, Cr (``c``) and the QP plane."""
+    return torch.cat([F.pixel_unshuffle(y, 2), c, qp_channel(c, qp_value)], dim=1)
+
+
+def compute_dtype(device: torch.device) -> torch.dtype:
+    """float32 on CPU (exact below 2^24, twice as fast as float64), float64 on CUDA (no cuDNN)."""
+    return torch.float64 if device.type == "cuda" else torch.float32
+
+
+@njit(cache=True, parallel=True)
+def requantize(acc: np.ndarray, scale: float, low: float, high: float) -> None:
+    """In place: ``acc <- clamp(floor(acc * scale), low, high)`` with ``scale = 2^-s``.
+
+    One pass over the accumulators instead of three tensor operations (multiply, floor,
+    clamp), spread over numba's threads: on a 2-core machine those passes would cost a third
+    of the filter. Each step is exact (a power-of-two scale, floor and clamp of integers) and
+    elementwise, so this is the same function as the tensor version :func:`requantize_tensor`
+    for any thread count.
+    """
+    for i in prange(acc.shape[0]):
+        value = np.floor(acc[i] * scale)
+        acc[i] = min(max(value, low), high)
+
+
+def requantize_tensor(acc: Tensor, shift: int, hidden: bool) -> Tensor:
+    """``floor(acc / 2^shift)``, clamped to 0..ACT_MAX for a hidden layer (any device)."""
+    out = torch.floor(acc * 2.0 ** -shift)
+    return out.clamp_(0, ACT_MAX) if hidden else out
+
+
+def memory_order(a: Tensor) -> np.ndarray | None:
+    """A flat NumPy view of a CPU tensor's storage in memory order, or None if it has none."""
+    if a.device.type != "cpu" or a.dtype not in (torch.float32, torch.float64):
+        return None
+    if a.is_contiguous(memory_format=torch.channels_last):
+        return a.permute(0, 2, 3, 1).numpy().reshape(-1)
+    return a.numpy().reshape(-1) if a.is_contiguous() else None
+
+
+def run_layers(layers: Layers, a: Tensor) -> Tensor:
+    """A branch on integer-valued activations ``a`` (N, C, h, w); returns its residual R.
+
+    Channels-last layout: oneDNN's convolutions then skip a layout reorder per layer.
+    """
+    a = a.contiguous(memory_format=torch.channels_last)
+    with torch.backends.cudnn.flags(enabled=False):
+        for layer in layers:
+            weight = layer.weight.to(device=a.device, dtype=a.dtype).contiguous(memory_format=torch.channels_last)
+            bias = layer.bias.to(device=a.device, dtype=a.dtype)
+            a = F.conv2d(a, weight, bias, padding=1)
+            flat = memory_order(a)
+            if flat is None:
+                a = requantize_tensor(a, layer.shift, layer.hidden)
+            else:
+                low, high = (0.0, float(ACT_MAX)) if layer.hidden else (-np.inf, np.inf)
+                requantize(flat, 2.0 ** -layer.shift, low, high)
+    return a
+
+
+def run_banded(layers: Layers, a: Tensor, band_rows: int = BAND_ROWS) -> Tensor:
+    """:func:`run_layers` over row bands with a halo of one row per layer: the same integers
+    (a row ``len(layers)`` rows from a cut sees exactly what it sees in the whole picture),
+    in memory bounded by the band."""
+    halo, height = len(layers), a.shape[-2]
+    if height <= band_rows:
+        return run_layers(layers, a)
+    bands = []
+    for top in range(0, height, band_rows):
+        low, high = max(0, top - halo), min(height, top + band_rows + halo)
+        out = run_layers(layers, a[..., low:high, :])
+        bands.append(out[..., top - low:top - low + min(band_rows, height - top), :])
+    return torch.cat(bands, dim=-2)
+
+
+def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, qp: int,
+              device: str | torch.device = "cpu", *, luma: bool = True,
+              chroma: bool = True) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """The quarter-sample residuals R (int32) of one 4:2:0 picture (int32 planes, luma sides
+    even), computed exactly; ``luma=False`` / ``chroma=False`` skip a branch (None)."""
+    device = torch.device(device)
+    dtype = compute_dtype(device)
+    as_tensor = lambda p: torch.from_numpy(np.ascontiguousarray(p)).to(device=device, dtype=dtype)[None, None]
+    to_numpy = lambda t: t.to(device="cpu", dtype=torch.int32).numpy()
+    ty = as_tensor(y) - 128
+    qp_value = 4.0 * (qp - 32)
+    r_y = r_cb = r_cr = None
+    if luma:
+        r_y = to_numpy(run_banded(program.luma, luma_input(ty, qp_value))[0, 0])
+    if chroma:
+        c = torch.cat([as_tensor(cb), as_tensor(cr)], dim=1) - 128
+        r_cb, r_cr = to_numpy(run_banded(program.chroma, chroma_input(ty, c, qp_value))[0])
+    return r_y, r_cb, r_cr
+
+
+def apply_residual(plane: np.ndarray, residual: np.ndarray, scale: int = UNIT_SCALE) -> np.ndarray:
+    """``clip(v + floor((R * S + 2^4) / 2^5), 0, 255)``: the scaled residual added in whole samples.
+
+    int32 suffices: |R| < 2^23 (a partial sum below 2^24 shifted by s >= 1) and S < 2^4.
+    """
+    shift = SCALE_BITS + OUTPUT_FRAC - INPUT_FRAC
+    step = (residual.astype(np.int32) * np.int32(scale) + np.int32(1 << (shift - 1))) >> shift
+    return np.clip(plane.astype(np.int32) + step, 0, 255)
+
+
+def filter_planes(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, qp: int,
+                  device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Filter one 4:2:0 picture with the unit residual scale (what training optimises)."""
+    r = residuals(program, y, cb, cr, qp, device)
+    return tuple(apply_residual(plane, res) for plane, res in zip((y, cb, cr), r))
+
+
+def program_fingerprint(program: Program) -> int:
+    """CRC-32 of every layer's shift, shapes and little-endian integers: names the weights."""
+    crc = 0
+    for name, layers in program.branches().items():
+        crc = zlib.crc32(name.encode(), crc)
+        for layer in layers:
+            for tensor in (layer.weight, layer.bias):
+                array = tensor.contiguous().numpy()
+                crc = zlib.crc32(f"{array.dtype.str}{array.shape}".encode(), crc)
+                crc = zlib.crc32(array.astype(array.dtype.newbyteorder("<")).tobytes(), crc)
+            crc = zlib.crc32(bytes([layer.shift, layer.hidden]), crc)
+    return crc
+
+
+def macs_per_luma_sample(program: Program) -> float:
+    """Multiply-accumulates per luma sample: the luma branch runs at every luma sample, the
+    chroma branch once per 2x2 luma block."""
+    return sum(layer.weight.numel() for layer in program.luma) + \
+        sum(layer.weight.numel() for layer in program.chroma) / 4

@@ -1,0 +1,224 @@
+"""The neural loop filter's network: two small residual CNNs on the 4:2:0 picture, conditioned on QP.
+
+Luma is filtered at its own resolution, so one 3x3 kernel serves every position (weight
+sharing makes it learn fast); chroma is filtered at chroma resolution with the co-located
+luma as a guide (its four 2x2 phases as channels, the cross-component input of JVET's
+NNVC filters), which is where a CNN restores most of the colour a 4:2:0 codec loses::
+
+    Y - 128, QP plane ─► conv3x3 2->Cy, ReLU ─► (conv3x3 Cy->Cy, ReLU) x (Ly-2) ─► conv3x3 Cy->1 ─► + Y
+
+    4 luma phases, Cb, Cr,   ─► conv3x3 7->Cc, ReLU ─► (conv3x3 Cc->Cc, ReLU) x (Lc-2) ─► conv3x3 Cc->2 ─► + Cb, Cr
+    QP plane  (chroma resolution)
+
+Samples enter as ``(v - 128) / 256`` and the QP as ``(QP - 32) / 64``; each branch outputs a
+residual added to its input, with the last layer initialised to zero so training starts
+from the identity (VRCNN, Dai et al., "A convolutional neural network approach for
+post-processing in HEVC intra coding", MMM 2017, and most in-loop CNNs since learn the
+residual). One set of weights serves every QP of the range it was trained on, through the QP
+plane (NNVC's filters take the QP as an input too).
+
+Cost with the defaults (Cy = 16, Ly = 4, Cc = 32, Lc = 5): 9 (2 Cy + (Ly-2) Cy^2 + Cy) = 5.0 k
+multiply-accumulates per luma sample for luma and 9 (7 Cc + (Lc-2) Cc^2 + 2 Cc) / 4 = 7.4 k for
+chroma: 12.4 kMAC per luma sample and 35 k parameters, the class of JVET's low-complexity
+filters. The split follows where the gain is cheapest: on Kodak, chroma gives half or more of
+the PSNR-RGB gain, and its branch runs on a quarter of the samples with 32-channel layers,
+which oneDNN computes about twice as fast per multiply-accumulate as full-resolution ones.
+
+Training (:meth:`LoopFilterNet.training_loss`, driven by ``codeclab train``) minimises the
+mean squared error of Y, Cb and Cr, each plane weighted equally: PSNR-RGB, the target
+metric, draws on chroma about as much as on luma (R = Y + 1.57 Cr, B = Y + 1.86 Cb in BT.709).
+
+Quantisation-aware training (``qat=True``, Jacob et al., "Quantization and training of neural
+networks for efficient integer-arithmetic-only inference", CVPR 2018): the forward pass
+rounds weights, biases and activations exactly as the integer program of :mod:`.integer`
+does, and gradients pass the roundings unchanged (straight-through estimator, Bengio et al.
+2013). The fraction bits of each hidden activation are calibrated once, on the first QAT
+batch, from the float network's peaks (a buffer, so checkpoints keep them). The float run
+comes first; the QAT run starts from its weights (``codeclab train --init``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..learned.registry import register_model
+from .integer import (ACT_MAX, INPUT_FRAC, OUTPUT_FRAC, Layers, Program, activation_frac, chroma_input,
+                      input_max_of, integer_layer, luma_input, quantize_layer, round_half_up, weight_exponent)
+
+#: Registry name of the network (``codeclab train --model nnlf``).
+MODEL_NAME = "nnlf"
+
+
+def normalise(samples: Tensor) -> Tensor:
+    """8-bit samples (any dtype) -> ``(v - 128) / 256`` as float32, exact."""
+    return (samples.to(torch.float32) - 128) / 256
+
+
+def qp_plane_value(qp: Tensor) -> Tensor:
+    """The QP input ``(QP - 32) / 64`` (= 4 (QP - 32) / 2^8, an exact fixed-point value)."""
+    return (qp.to(torch.float32) - 32) / 64
+
+
+def straight_through(x: Tensor, rounded: Tensor) -> Tensor:
+    """``rounded`` in the forward pass, the identity's gradient in the backward pass."""
+    return x + (rounded - x).detach()
+
+
+def fake_round(x: Tensor, frac: int) -> Tensor:
+    """``x`` on the grid 2^-frac, rounded half up, with a straight-through gradient."""
+    return straight_through(x, round_half_up(x * 2.0 ** frac) / 2.0 ** frac)
+
+
+def clip_samples(x: Tensor) -> Tensor:
+    """Normalised samples clipped to the 8-bit range (the program's final clip), straight-through."""
+    return straight_through(x, x.clamp(-128 / 256, 127 / 256))
+
+
+class ConvStack(nn.Module):
+    """3x3 convolutions with ReLU between them; the residual of one branch (module docstring)."""
+
+    def __init__(self, c_in: int, channels: int, layers: int, c_out: int) -> None:
+        super().__init__()
+        if layers < 2 or channels < 1:
+            raise ValueError(f"a branch needs at least 2 layers and 1 channel, got {layers}, {channels}")
+        widths = [c_in] + [channels] * (layers - 1) + [c_out]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:]))
+        for conv in self.convs[:-1]:  # He et al. 2015: keeps the signal's variance through the ReLUs
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(self.convs[-1].weight)  # start from the identity
+        nn.init.zeros_(self.convs[-1].bias)
+        #: Fraction bits of each hidden activation; -1 until calibrated (:meth:`calibrate`).
+        self.register_buffer("act_frac", torch.full((layers - 1,), -1, dtype=torch.int64))
+
+    @property
+    def calibrated(self) -> bool:
+        return bool((self.act_frac >= 0).all())
+
+    def fractions(self, index: int) -> tuple[int, int]:
+        """(fraction bits in, out) of layer ``index``; the last layer gives quarter samples."""
+        frac_in = INPUT_FRAC if index == 0 else int(self.act_frac[index - 1])
+        frac_out = int(self.act_frac[index]) if index < len(self.convs) - 1 else OUTPUT_FRAC
+        return frac_in, frac_out
+
+    @torch.no_grad()
+    def calibrate(self, x: Tensor) -> None:
+        """Set each hidden layer's fraction bits from its float peak on the input ``x``
+        (the largest over all processes of a distributed run, so the replicas agree)."""
+        peaks = []
+        for conv in self.convs[:-1]:
+            x = F.relu(conv(x))
+            peaks.append(x.amax())
+        peaks = torch.stack(peaks)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(peaks, op=torch.distributed.ReduceOp.MAX)
+        self.act_frac.copy_(torch.tensor([activation_frac(float(p)) for p in peaks]))
+
+    def quantized_conv(self, index: int, a: Tensor) -> Tensor:
+        """Layer ``index`` with weights and bias on the integer program's grid (straight-through)."""
+        conv = self.convs[index]
+        frac_in, frac_out = self.fractions(index)
+        exponent = weight_exponent(conv.weight, conv.bias, frac_in, frac_out, input_max_of(index))
+        w_int, b_int = quantize_layer(conv.weight, conv.bias, exponent, frac_in)
+        weight = straight_through(conv.weight, (w_int * 2.0 ** -exponent).to(conv.weight.dtype))
+        bias = straight_through(conv.bias, (b_int * 2.0 ** -(exponent + frac_in)).to(conv.bias.dtype))
+        return F.conv2d(a, weight, bias, padding=1)
+
+    def forward(self, x: Tensor, qat: bool = False) -> Tensor:
+        """The residual of input ``x``; ``qat`` rounds as the integer program does (to quarter
+        samples, then, at the unit residual scale, to whole samples)."""
+        last = len(self.convs) - 1
+        if not qat:
+            for conv in self.convs[:-1]:
+                x = F.relu(conv(x))
+            return self.convs[-1](x)
+        if not self.calibrated:
+            raise RuntimeError("quantisation-aware forward before calibrate(): activation grids unknown")
+        for index in range(last):
+            frac_out = int(self.act_frac[index])
+            x = fake_round(self.quantized_conv(index, x).clamp(0, ACT_MAX * 2.0 ** -frac_out), frac_out)
+        return fake_round(fake_round(self.quantized_conv(last, x), OUTPUT_FRAC), INPUT_FRAC)
+
+    def integer_layers(self) -> Layers:
+        """This calibrated branch as fixed-point layers (:mod:`.integer`)."""
+        if not self.calibrated:
+            raise ValueError("the network's activation grids are not calibrated: fine-tune it with qat=true first")
+        last = len(self.convs) - 1
+        return tuple(integer_layer(conv.weight, conv.bias, *self.fractions(i), input_max_of(i), hidden=i < last)
+                     for i, conv in enumerate(self.convs))
+
+
+class LoopFilterNet(nn.Module):
+    """The filter network (module docstring); ``qat=True`` runs the integer program's roundings."""
+
+    def __init__(self, luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32,
+                 chroma_layers: int = 5, qat: bool = False) -> None:
+        super().__init__()
+        self.luma = ConvStack(2, luma_channels, luma_layers, 1)
+        self.chroma = ConvStack(7, chroma_channels, chroma_layers, 2)
+        self.qat = qat
+
+    @property
+    def receptive_radius(self) -> int:
+        """Luma samples a cut window edge reaches into the output (even): one per luma layer,
+        two per chroma layer."""
+        return max(len(self.luma.convs) + len(self.luma.convs) % 2, 2 * len(self.chroma.convs))
+
+    def forward(self, y: Tensor, c: Tensor, qp: Tensor) -> tuple[Tensor, Tensor]:
+        """Filter normalised luma (N, 1, H, W) and chroma (N, 2, H/2, W/2) coded at ``qp`` (N,)."""
+        q = qp_plane_value(qp)
+        out_y = y + self.luma(luma_input(y, q), self.qat)
+        out_c = c + self.chroma(chroma_input(y, c, q), self.qat)
+        if self.qat:
+            return clip_samples(out_y), clip_samples(out_c)
+        return out_y, out_c
+
+    def calibrate(self, y: Tensor, c: Tensor, qp: Tensor) -> None:
+        """Calibrate both branches' activation grids on one batch."""
+        q = qp_plane_value(qp)
+        self.luma.calibrate(luma_input(y, q))
+        self.chroma.calibrate(chroma_input(y, c, q))
+
+    # -- hooks of codeclab train (a tool that brings its own samples and loss) ------------------
+    def training_dataset(self, data: str, crop: int, seed: int) -> torch.utils.data.Dataset:
+        """Windows of ``crop`` luma samples from the training pairs in ``data`` (:mod:`.pairs`)."""
+        from .pairs import PairDataset
+
+        return PairDataset(data, crop, self.receptive_radius, seed)
+
+    def training_loss(self, forward, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``loss`` = MSE(Y) + MSE(Cb) + MSE(Cr) over the unmasked samples; also ``mse`` (all
+        planes, [0, 1] scale, for the loop's PSNR), ``mse_unfiltered`` (the same for the input)
+        and ``mse_y``, ``mse_c``. ``forward`` is this model or its DDP wrapper."""
+        y, c = normalise(batch["recon_y"]), normalise(batch["recon_c"])
+        target_y, target_c = normalise(batch["orig_y"]), normalise(batch["orig_c"])
+        if self.qat and not (self.luma.calibrated and self.chroma.calibrated):
+            self.calibrate(y, c, batch["qp"])
+        out_y, out_c = forward(y, c, batch["qp"])
+        mask_y, mask_c = batch["mask_y"].to(torch.float32), batch["mask_c"].to(torch.float32)
+
+        def plane_errors(out: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+            """(planes,) masked mean squared error of each channel."""
+            return ((out - target).square() * mask).sum((0, 2, 3)) / mask.sum((0, 2, 3)).clamp(min=1)
+
+        per_plane = torch.cat([plane_errors(out_y, target_y, mask_y), plane_errors(out_c, target_c, mask_c)])
+        before = torch.cat([plane_errors(y, target_y, mask_y), plane_errors(c, target_c, mask_c)])
+        to_unit = (256 / 255) ** 2  # errors of (v - 128) / 256 on the [0, 1] scale of v / 255
+        samples = torch.tensor([4.0, 1.0, 1.0], device=per_plane.device) / 6  # shares of a 4:2:0 picture
+        return {"loss": per_plane.sum(), "mse": (per_plane * samples).sum().detach() * to_unit,
+                "mse_unfiltered": (before * samples).sum() * to_unit,
+                "mse_y": per_plane[0].detach() * to_unit, "mse_c": per_plane[1:].mean().detach() * to_unit}
+
+
+def integer_program(model: LoopFilterNet) -> Program:
+    """The calibrated (QAT) network as its exact integer program (:mod:`.integer`)."""
+    return Program(model.luma.integer_layers(), model.chroma.integer_layers())
+
+
+@register_model(MODEL_NAME)
+def nnlf(luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32, chroma_layers: int = 5,
+         qat: bool = False) -> LoopFilterNet:
+    """The neural loop filter network; ``qat=True`` for quantisation-aware fine-tuning."""
+    return LoopFilterNet(luma_channels, luma_layers, chroma_channels, chroma_layers, qat)

@@ -1,0 +1,60 @@
+"""Fixtures of the hybrid tests: a real coded crop and a calibrated (random) integer program.
+
+The tests must not depend on how well the shipped weights were trained, only on the
+arithmetic, so most of them use a program made here from a seeded random network whose
+activations are calibrated on a real reconstruction, exactly as quantisation-aware training
+calibrates them. Where a test is about the shipped weights it says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from codeclab.classic.codec import rgb_to_planes
+from codeclab.classic.encoder import encode_planes
+from codeclab.classic.syntax import PictureParams
+from codeclab.hybrid.network import LoopFilterNet, integer_program, normalise
+from codeclab.io.image import read_image
+
+QP = 37
+
+
+@pytest.fixture(scope="session")
+def coded_crop(sample_image_path):
+    """(original planes, deblocked reconstruction planes, QP) of a 128x128 sample crop."""
+    image = read_image(sample_image_path)[:, 64:192, 64:192].contiguous()
+    params = PictureParams(qp=QP)
+    original = rgb_to_planes(image, params.matrix)
+    return original, encode_planes(original, params).planes, QP
+
+
+def as_batch(planes, qp: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Normalised (1, 1, H, W) luma, (1, 2, H/2, W/2) chroma and the (1,) QP of int32 planes."""
+    y = normalise(torch.from_numpy(planes[0]))[None, None]
+    c = normalise(torch.from_numpy(np.stack(planes[1:])))[None]
+    return y, c, torch.tensor([qp])
+
+
+def random_network(coded_crop, seed: int = 0, channels: int = 8, layers: int = 4) -> LoopFilterNet:
+    """A seeded random QAT network, calibrated on the coded crop."""
+    _, recon, qp = coded_crop
+    torch.manual_seed(seed)
+    model = LoopFilterNet(channels, layers, channels, layers, qat=True)
+    for branch in (model.luma, model.chroma):
+        for conv in branch.convs:
+            torch.nn.init.normal_(conv.weight, std=0.1)
+            torch.nn.init.normal_(conv.bias, std=0.02)
+    model.calibrate(*as_batch(recon, qp))
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def network(coded_crop) -> LoopFilterNet:
+    return random_network(coded_crop)
+
+
+@pytest.fixture(scope="session")
+def program(network):
+    return integer_program(network)

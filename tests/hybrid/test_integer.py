@@ -1,0 +1,150 @@
+"""The integer program is exact: it equals an independent int64 convolution, whatever the
+thread count, band split or float type it runs in, and a float path would not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from codeclab.hybrid.integer import (ACT_MAX, EXACT_BITS, WEIGHT_MAX, IntegerLayer, activation_frac,
+                                     check_bound, filter_planes, integer_layer, layer_bound,
+                                     luma_input, chroma_input, macs_per_luma_sample, quantize_layer,
+                                     round_half_up, run_banded, run_layers, weight_exponent)
+
+from .conftest import as_batch
+
+
+def reference_conv(a: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """3x3 'same' convolution with zero padding in int64, written out independently of torch."""
+    channels, height, width = a.shape
+    padded = np.zeros((channels, height + 2, width + 2), dtype=np.int64)
+    padded[:, 1:-1, 1:-1] = a
+    out = np.zeros((weight.shape[0], height, width), dtype=np.int64) + bias.astype(np.int64)[:, None, None]
+    for dy in range(3):
+        for dx in range(3):
+            window = padded[:, dy:dy + height, dx:dx + width]
+            out += np.einsum("oc,chw->ohw", weight[:, :, dy, dx].astype(np.int64), window)
+    return out
+
+
+def reference_branch(layers, a: np.ndarray) -> np.ndarray:
+    """One branch of :mod:`codeclab.hybrid.integer` restated in int64 NumPy (arithmetic shifts)."""
+    for layer in layers:
+        a = reference_conv(a, layer.weight.numpy(), layer.bias.numpy()) >> layer.shift
+        if layer.hidden:
+            a = np.clip(a, 0, ACT_MAX)
+    return a
+
+
+def reference_filter(program, planes, qp: int) -> tuple[np.ndarray, ...]:
+    """The whole program in int64 NumPy: luma at full resolution, chroma guided by the luma phases."""
+    y, cb, cr = (p.astype(np.int64) for p in planes)
+    qp_plane = lambda plane: np.full((1, *plane.shape), 4 * (qp - 32), dtype=np.int64)
+    r_y = reference_branch(program.luma, np.concatenate([y[None] - 128, qp_plane(y)]))
+    phases = np.stack([y[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)] + [cb, cr]) - 128
+    r_c = reference_branch(program.chroma, np.concatenate([phases, qp_plane(cb)]))
+    to_samples = lambda r: (r + 2) >> 2  # quarter samples -> samples, round half up (unit scale)
+    return tuple(np.clip(p + to_samples(r), 0, 255) for p, r in ((y, r_y[0]), (cb, r_c[0]), (cr, r_c[1])))
+
+
+def test_program_equals_an_independent_int64_reference(program, coded_crop):
+    _, recon, qp = coded_crop
+    expected = reference_filter(program, recon, qp)
+    got = filter_planes(program, *recon, qp)
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected))
+    assert any(not np.array_equal(g, r) for g, r in zip(got, recon))  # it does filter
+
+
+def test_quantisation_aware_forward_equals_the_program(network, program, coded_crop):
+    """Training sees exactly the integers the decoder computes (same roundings, same clips)."""
+    _, recon, qp = coded_crop
+    with torch.no_grad():
+        out_y, out_c = network(*as_batch(recon, qp))
+    as_samples = lambda t: (t * 256 + 128).round().to(torch.int32).numpy()
+    got = filter_planes(program, *recon, qp)
+    assert np.array_equal(as_samples(out_y)[0, 0], got[0])
+    assert np.array_equal(as_samples(out_c)[0, 0], got[1]) and np.array_equal(as_samples(out_c)[0, 1], got[2])
+
+
+def test_the_same_integers_for_1_and_2_threads_and_any_band_split(program, coded_crop):
+    _, recon, qp = coded_crop
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = filter_planes(program, *recon, qp)
+        torch.set_num_threads(2)
+        two = filter_planes(program, *recon, qp)
+    finally:
+        torch.set_num_threads(threads)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    y, c = (t * 256 for t in as_batch(recon, qp)[:2])
+    for layers, a in ((program.luma, luma_input(y, 4.0 * (qp - 32))), (program.chroma, chroma_input(y, c, 4.0 * (qp - 32)))):
+        whole = run_layers(layers, a)
+        assert torch.equal(run_banded(layers, a, band_rows=24), whole)
+        assert torch.equal(run_layers(layers, a.to(torch.float64)), whole.to(torch.float64))
+
+
+def test_a_float_path_would_be_caught(network, program, coded_crop):
+    """The float network (no quantisation) and a float16 run of the very same integers both
+    differ from the reference: the equality test above would notice either creeping in."""
+    _, recon, qp = coded_crop
+    expected = reference_filter(program, recon, qp)
+    network.qat = False
+    try:
+        with torch.no_grad():
+            out_y, _ = network(*as_batch(recon, qp))
+    finally:
+        network.qat = True
+    float_y = (out_y[0, 0] * 256 + 128).round().clamp(0, 255).to(torch.int32).numpy()
+    assert not np.array_equal(float_y, expected[0])
+
+    a = luma_input(as_batch(recon, qp)[0] * 256, 4.0 * (qp - 32))
+    half = run_layers(program.luma, a.to(torch.bfloat16)).to(torch.float32)
+    assert not torch.equal(half, run_layers(program.luma, a))
+
+
+def test_the_bound_is_what_makes_float32_exact():
+    """A layer past 2^24 loses integers in float32 (the bound is necessary) and is refused."""
+    generator = torch.Generator().manual_seed(1)
+    weight = torch.randint(1024, 2048, (4, 8, 3, 3), generator=generator).to(torch.int16)
+    bias = torch.zeros(4, dtype=torch.int32)
+    layer = IntegerLayer(weight, bias, shift=1, hidden=True)
+    assert layer_bound(weight, bias, ACT_MAX) >= 2 ** EXACT_BITS
+    with pytest.raises(ValueError, match="not provably exact"):
+        check_bound((layer, layer))
+    a = torch.randint(ACT_MAX // 2, ACT_MAX + 1, (1, 8, 16, 16), generator=generator).to(torch.float32)
+    exact = reference_conv(a[0].to(torch.int64).numpy(), weight.numpy(), bias.numpy())
+    in_float32 = torch.nn.functional.conv2d(a, weight.to(torch.float32), padding=1)[0].to(torch.int64).numpy()
+    assert not np.array_equal(in_float32, exact)
+
+
+def test_weight_exponent_is_the_largest_that_keeps_the_layer_exact():
+    generator = torch.Generator().manual_seed(2)
+    weight = torch.randn(32, 32, 3, 3, generator=generator) * 0.05
+    bias = torch.randn(32, generator=generator) * 0.01
+    f = weight_exponent(weight, bias, 9, 9, ACT_MAX)
+    layer = integer_layer(weight, bias, 9, 9, ACT_MAX, hidden=True)
+    assert layer.shift == f and layer_bound(layer.weight, layer.bias, ACT_MAX) < 2 ** EXACT_BITS
+    finer_w, finer_b = quantize_layer(weight, bias, f + 1, 9)
+    shift = f + 1  # = (f + 1) + 9 - 9
+    assert finer_w.abs().max() > WEIGHT_MAX or \
+        layer_bound(finer_w, finer_b + 2.0 ** (shift - 1), ACT_MAX) >= 2 ** EXACT_BITS
+
+
+def test_rounding_and_calibration_rules():
+    assert round_half_up(torch.tensor([-1.5, -0.5, 0.5, 1.5, 2.49])).tolist() == [-1.0, 0.0, 1.0, 2.0, 2.0]
+    assert activation_frac(1.0) == 9 and activation_frac(1023 / 512) == 9 and activation_frac(2.1) == 8
+    assert activation_frac(0.0) == 16
+
+
+def test_cost_of_the_default_network():
+    from codeclab.hybrid.network import LoopFilterNet, integer_program
+
+    model = LoopFilterNet()
+    model.luma.act_frac.fill_(12)
+    model.chroma.act_frac.fill_(12)
+    program = integer_program(model)
+    luma, chroma = 9 * (2 * 16 + 2 * 16 * 16 + 16), 9 * (7 * 32 + 3 * 32 * 32 + 32 * 2)
+    assert macs_per_luma_sample(program) == luma + chroma / 4
+    assert sum(p.numel() for p in model.parameters()) < 50_000

@@ -1,0 +1,117 @@
+"""The picture filter: RDO switches it off where it hurts, its side information round-trips,
+and damaged side information is a BitstreamError, never a crash."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from codeclab.classic.filters import filter_for_id
+from codeclab.errors import BitstreamError
+from codeclab.hybrid.integer import filter_planes, program_fingerprint
+from codeclab.hybrid.loopfilter import (NEURAL_FILTER_ID, OFF, ON, PER_CTU, SCALES, NeuralLoopFilter,
+                                        choose_mode, ctu_select, ctu_sse, read_side_info, write_side_info)
+
+
+class ProgramFilter(NeuralLoopFilter):
+    """The filter with the test's program instead of the shipped weights."""
+
+    def __init__(self, program):
+        super().__init__()
+        self._program = program
+
+    @property
+    def program(self):
+        return self._program
+
+
+def test_tool_id_1_is_the_neural_filter():
+    assert isinstance(filter_for_id(NEURAL_FILTER_ID), NeuralLoopFilter)
+
+
+def test_ctu_sse_and_select():
+    a = np.arange(128 * 64, dtype=np.int32).reshape(64, 128) % 7
+    b = np.zeros_like(a)
+    sse = ctu_sse(a, b, 32)
+    assert sse.shape == (2, 4) and sse.sum() == (a.astype(np.int64) ** 2).sum()
+    flags = np.array([[1, 0, 0, 1], [0, 1, 1, 0]])
+    chosen = ctu_select(b, a, flags, 32)
+    assert (chosen[:32, :32] == a[:32, :32]).all() and (chosen[:32, 32:64] == 0).all()
+
+
+def test_modes_follow_the_distortions():
+    helps, hurts = np.full(12, 100.0), np.full(12, 50.0)
+    assert choose_mode(helps, hurts, 10.0, 0)[0] == ON
+    assert choose_mode(hurts, helps, 10.0, 0)[0] == OFF
+    mixed_on = np.where(np.arange(12) % 2 == 0, 0.0, 500.0)
+    mode, flags, cost = choose_mode(np.full(12, 250.0), mixed_on, 10.0, 0)
+    assert mode == PER_CTU and flags.tolist() == [1, 0] * 6 and 6 * 250 < cost < 6 * 250 + 10 * 30
+    # A gain smaller than the flags' cost is not worth signalling per CTU.
+    tiny = np.full(12, 100.0) - np.where(np.arange(12) % 2 == 0, 0.5, 0.0)
+    assert choose_mode(np.full(12, 100.0), tiny, 100.0, 0)[0] != PER_CTU
+
+
+@pytest.mark.parametrize("modes", [m for m in itertools.product((OFF, ON, PER_CTU), repeat=3)])
+def test_side_info_round_trip(modes):
+    rng = np.random.default_rng(sum(modes))
+    count = 12
+    flags = [rng.integers(0, 2, count).astype(np.int32) if m == PER_CTU else np.full(count, m, np.int32)
+             for m in modes]
+    scales = [int(rng.choice(SCALES)) if m != OFF else SCALES[0] for m in modes]
+    data = write_side_info(0xABCD1234, list(modes), scales, flags)
+    assert len(data) == 4 if PER_CTU not in modes else len(data) > 4
+    got_modes, got_scales, got_flags = read_side_info(data, 0xABCD1234, count)
+    assert got_modes == list(modes) and all(np.array_equal(a, b) for a, b in zip(got_flags, flags))
+    assert [s for s, m in zip(got_scales, modes) if m != OFF] == [s for s, m in zip(scales, modes) if m != OFF]
+
+
+def test_damaged_side_info_is_a_bitstream_error():
+    flags = [np.array([1, 0, 1, 1, 0, 1], np.int32), np.ones(6, np.int32), np.zeros(6, np.int32)]
+    data = write_side_info(7, [PER_CTU, ON, OFF], [8, 5, 4], flags)
+    damaged = [data[:3], data[:4], b"\x00\x08" + data[2:], data[:2] + b"\x80" + data[3:],
+               data[:3] + bytes([data[3] | 3]) + data[4:],  # mode 3
+               data[:2] + bytes([data[2] | 0x10]) + data[3:],  # a scale on a component that is off
+               data + b"\x00", write_side_info(7, [ON, ON, ON], [8, 8, 8], flags) + b"\x01"]
+    for bad in damaged:
+        with pytest.raises(BitstreamError):
+            read_side_info(bad, 7, 6)
+    # Flipping any bit of the codeword decodes to other flags or fails cleanly: never a crash.
+    for i in range(4, len(data)):
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[i] ^= 1 << bit
+            try:
+                read_side_info(bytes(bad), 7, 6)
+            except BitstreamError:
+                pass
+
+
+def test_flags_switch_the_filter_off_where_it_hurts(program, coded_crop):
+    """Where the original equals the reconstruction, any filtering only adds error: the
+    encoder must keep those CTUs unfiltered and filter the others where that helps."""
+    original, recon, qp = coded_crop
+    filtered = filter_planes(program, *recon, qp)
+    perfect = original[0].copy()
+    perfect[:64, :] = recon[0][:64, :]  # the top CTU row is already perfect
+    cut = (perfect, recon[1], recon[2])  # and so are both chroma planes
+    loop_filter = ProgramFilter(program)
+    planes, side_info = loop_filter.encode(recon, cut, qp)
+    modes, _, flags = read_side_info(side_info, program_fingerprint(program), 4)
+    assert modes[1] == OFF and modes[2] == OFF
+    assert np.array_equal(planes[1], recon[1]) and np.array_equal(planes[0][:64], recon[0][:64])
+    assert flags[0][:2].tolist() == [0, 0]
+    sse = lambda p: ctu_sse(p, perfect, 64)
+    assert (sse(planes[0]) <= sse(recon[0])).all()
+    assert np.array_equal(loop_filter.decode(recon, qp, side_info)[0], planes[0])
+    assert not np.array_equal(filtered[0][:64], recon[0][:64])  # the network did change that row
+
+
+def test_decoder_refuses_side_info_of_other_weights(program, coded_crop):
+    original, recon, qp = coded_crop
+    loop_filter = ProgramFilter(program)
+    _, side_info = loop_filter.encode(recon, original, qp)
+    other = bytes([side_info[0] ^ 1]) + side_info[1:]
+    with pytest.raises(BitstreamError, match="other filter weights"):
+        loop_filter.decode(recon, qp, other)

@@ -1,0 +1,63 @@
+"""The integer program as a safetensors file: round trip, validation, and the shipped weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save
+
+from codeclab.errors import InputError, UnsupportedError
+from codeclab.hybrid.integer import EXACT_BITS, check_bound, layer_bound, program_fingerprint
+from codeclab.hybrid.weights import (DEFAULT_WEIGHTS, PROGRAM_KIND, load_program, program_tensors,
+                                     save_program)
+
+
+def test_round_trip_keeps_every_integer(program, tmp_path):
+    path, card = save_program(tmp_path / "p.safetensors", program, {"note": "test"})
+    loaded = load_program(path)
+    assert program_fingerprint(loaded) == program_fingerprint(program)
+    assert all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) and a.shift == b.shift
+               for a, b in zip(loaded.luma + loaded.chroma, program.luma + program.chroma))
+    facts = json.loads(card.read_text())
+    assert facts["note"] == "test" and facts["fingerprint_crc32"] == f"{program_fingerprint(program):08x}"
+
+
+def test_files_that_are_not_exact_programs_are_refused(program, tmp_path):
+    tensors = program_tensors(program)
+    header = {"format": "pt", "codeclab.model": PROGRAM_KIND}
+    cases = {
+        "missing": {k: v for k, v in tensors.items() if k != "luma.0.bias"},
+        "extra": {**tensors, "chroma.9.weight": tensors["chroma.0.weight"].clone()},
+        "float": {**tensors, "luma.0.weight": tensors["luma.0.weight"].float()},
+        "shape": {**tensors, "chroma.1.weight": tensors["chroma.1.weight"][:, :3].contiguous()},
+        "shift": {**tensors, "luma.0.shift": torch.tensor(0, dtype=torch.int32)},
+        "inexact": {**tensors, "luma.1.weight": torch.full_like(tensors["luma.1.weight"], 2047)},
+    }
+    for name, bad in cases.items():
+        path = tmp_path / f"{name}.safetensors"
+        path.write_bytes(save(bad, metadata=header))
+        with pytest.raises(InputError):
+            load_program(path)
+    wrong_kind = tmp_path / "kind.safetensors"
+    wrong_kind.write_bytes(save(tensors, metadata={"format": "pt", "codeclab.model": "hyperprior"}))
+    with pytest.raises(InputError, match="not a loop-filter program"):
+        load_program(wrong_kind)
+    (tmp_path / "junk.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{junk}")
+    with pytest.raises(InputError):
+        load_program(tmp_path / "junk.safetensors")
+    with pytest.raises(UnsupportedError):
+        load_program(tmp_path / "absent.safetensors")
+
+
+def test_the_shipped_program_is_exact_and_described_by_its_card():
+    program = load_program(DEFAULT_WEIGHTS)
+    for layers in (program.luma, program.chroma):
+        check_bound(layers)
+        assert all(layer_bound(layer.weight, layer.bias, 1023 if i else 128) < 2 ** EXACT_BITS
+                   for i, layer in enumerate(layers))
+    card = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
+    assert card["fingerprint_crc32"] == f"{program_fingerprint(program):08x}"
+    assert card["parameters"] <= 50_000 and 5 <= card["kmac_per_luma_sample"] <= 50
+    assert DEFAULT_WEIGHTS.stat().st_size < 1_000_000
