@@ -4,8 +4,8 @@ The first tool is a neural in-loop filter after deblocking, the codec ``classic-
 
     classic decoder ─► deblocking ─► neural loop filter (picture-filter tool id 1) ─► picture
 
-- :mod:`.network` -- the filter's CNN (luma branch at full resolution, chroma branch guided by
-  luma, QP as an input), float and quantisation-aware, registered as model ``nnlf`` for
+- :mod:`.network` -- the filter's CNN (luma branch at full resolution, chroma branch at half,
+  QP as an input), float and quantisation-aware, registered as model ``nnlf`` for
   ``codeclab train``;
 - :mod:`.integer` -- the network as an integer program whose output is provably the same on
   every machine and thread count (every partial sum below 2^24);
@@ -15,12 +15,13 @@ The first tool is a neural in-loop filter after deblocking, the codec ``classic-
 - :mod:`.pairs` -- training pairs (classic reconstructions and originals) and their dataset;
 - :mod:`.weights` -- the shipped integer program (safetensors + model card) and its export.
 
-Training, from photos to shipped weights::
+Training, from photos to shipped weights (the shipped program's card records the exact
+commands, steps and times of its runs)::
 
     python -m codeclab.hybrid.pairs --data ../shared/data/train --out runs/nnlf_data
-    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 1200 \\
-                   --batch-size 8 --crop 160 --lr 1e-3 --warmup 50
+    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 3000 \\
+                   --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true --init runs/nnlf_float/nnlf.safetensors \\
-                   --data runs/nnlf_data --out runs/nnlf_qat --steps 300 --batch-size 8 --crop 160 --lr 1e-4
+                   --data runs/nnlf_data --out runs/nnlf_qat --steps 400 --batch-size 16 --crop 128 --lr 1e-4
     python -m codeclab.hybrid.weights runs/nnlf_qat/nnlf.safetensors
 """

@@ -8,8 +8,12 @@ with fixed shifts (SADL), the network of :mod:`.network` runs in fixed point. It
 branches of 3x3 convolutions (zero padding), each a sequence of layers::
 
     luma branch    A_0 = [Y - 128, 4 (QP - 32)]                      at luma resolution
-    chroma branch  A_0 = [4 luma phases - 128, Cb - 128, Cr - 128, 4 (QP - 32)]   at chroma resolution
+    chroma branch  A_0 = [Cb - 128, Cr - 128, 4 (QP - 32)]           at chroma resolution
+        (guided)   A_0 = [4 luma phases - 128, Cb - 128, Cr - 128, 4 (QP - 32)]
                    (|A_0| <= 128; real value a = A / 2^8: samples centred and scaled by 1/256)
+
+The chroma branch's first layer says which input it takes: 3 channels (plain) or 7 (guided
+by the co-located luma, as JVET's NNVC filters are).
 
     layer l        acc_c = sum_j W_cj * A_j + B_c + 2^(s-1)
                    A'_c  = clamp(floor(acc_c / 2^s), 0, 2^10 - 1)     hidden layers (ReLU + clip)
@@ -132,8 +136,10 @@ class IntegerLayer:
 
 Layers = tuple  # of IntegerLayer, applied in order
 
-#: Input and output channels of each branch.
-BRANCH_CHANNELS = {"luma": (2, 1), "chroma": (7, 2)}
+#: Input channels each branch may take (chroma: plain or luma-guided) and its output channels.
+BRANCH_CHANNELS = {"luma": ((2,), 1), "chroma": ((3, 7), 2)}
+#: Input channels of a luma-guided chroma branch.
+GUIDED_CHROMA_INPUTS = 7
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,11 @@ class Program:
 
     def branches(self) -> dict[str, Layers]:
         return {"luma": self.luma, "chroma": self.chroma}
+
+    @property
+    def chroma_guided(self) -> bool:
+        """Whether the chroma branch reads the luma phases (7 input channels) or not (3)."""
+        return self.chroma[0].weight.shape[1] == GUIDED_CHROMA_INPUTS
 
 
 def input_max_of(index: int) -> int:
@@ -181,9 +192,11 @@ def luma_input(y: Tensor, qp_value: Tensor | float) -> Tensor:
     return torch.cat([y, qp_channel(y, qp_value)], dim=1)
 
 
-def chroma_input(y: Tensor, c: Tensor, qp_value: Tensor | float) -> Tensor:
-    """(N, 7, H/2, W/2): the four luma phases (pixel-unshuffle), Cb, Cr (``c``) and the QP plane."""
-    return torch.cat([F.pixel_unshuffle(y, 2), c, qp_channel(c, qp_value)], dim=1)
+def chroma_input(y: Tensor, c: Tensor, qp_value: Tensor | float, guided: bool = False) -> Tensor:
+    """(N, 3, H/2, W/2): Cb, Cr (``c``) and the QP plane; ``guided``: (N, 7, H/2, W/2), the four
+    luma phases (pixel-unshuffle of ``y``) first."""
+    planes = [c, qp_channel(c, qp_value)]
+    return torch.cat([F.pixel_unshuffle(y, 2), *planes] if guided else planes, dim=1)
 
 
 def compute_dtype(device: torch.device) -> torch.dtype:
@@ -272,7 +285,7 @@ def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, q
         r_y = to_numpy(run_banded(program.luma, luma_input(ty, qp_value))[0, 0])
     if chroma:
         c = torch.cat([as_tensor(cb), as_tensor(cr)], dim=1) - 128
-        r_cb, r_cr = to_numpy(run_banded(program.chroma, chroma_input(ty, c, qp_value))[0])
+        r_cb, r_cr = to_numpy(run_banded(program.chroma, chroma_input(ty, c, qp_value, program.chroma_guided))[0])
     return r_y, r_cb, r_cr
 
 

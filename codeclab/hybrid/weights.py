@@ -61,7 +61,9 @@ def branch_from_tensors(tensors: dict[str, torch.Tensor], branch: str) -> Layers
     expected = {f"{branch}.{i}.{k}" for i in range(count) for k in ("weight", "bias", "shift")}
     if count < 2 or not expected <= set(tensors):
         raise ValueError(f"expected tensors {branch}.i.weight/bias/shift for i = 0..L-1, L >= 2")
-    channels, c_out = BRANCH_CHANNELS[branch]
+    inputs, c_out = BRANCH_CHANNELS[branch]
+    first = tensors[f"{branch}.0.weight"]
+    channels = first.shape[1] if first.dim() == 4 and first.shape[1] in inputs else inputs[0]
     layers = []
     for i in range(count):
         weight, bias, shift = (tensors[f"{branch}.{i}.{k}"] for k in ("weight", "bias", "shift"))
@@ -133,6 +135,21 @@ def load_program(path: str | os.PathLike = DEFAULT_WEIGHTS) -> Program:
         raise InputError(f"cannot use loop-filter weights {path}: {' '.join(str(exc).split())}") from None
 
 
+#: What the card keeps of each training run's own card.
+RUN_FIELDS = ("command", "data", "steps", "wall_seconds", "hardware", "config", "torch", "codeclab")
+
+
+def training_record(run_card: dict, depth: int = 0) -> dict:
+    """The run's record, and under ``"init"`` the record of the run it started from (``--init``:
+    the float run before quantisation-aware fine-tuning), as far back as the cards exist."""
+    record = {k: run_card.get(k) for k in RUN_FIELDS}
+    init = (run_card.get("config") or {}).get("init")
+    init_card = Path(init).with_suffix(".json") if init else None
+    if init_card is not None and init_card.is_file() and depth < 8:
+        record["init"] = training_record(json.loads(init_card.read_text()), depth + 1)
+    return record
+
+
 def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS) -> tuple[Path, Path]:
     """Turn the QAT run's exported float weights (``codeclab train`` output) into the shipped program."""
     from ..train.checkpoint import load_exported
@@ -153,8 +170,7 @@ def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS)
     card = {"model": PROGRAM_KIND, "network": {"name": MODEL_NAME, "args": args},
             "exported_from": str(Path(trained).resolve()),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "training": {k: trained_card.get(k) for k in ("command", "data", "steps", "wall_seconds", "hardware",
-                                                          "config", "torch", "codeclab")}}
+            "training": training_record(trained_card)}
     return save_program(out, program, card)
 
 

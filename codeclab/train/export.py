@@ -56,6 +56,18 @@ def rounded_model(state: dict, dtype: torch.dtype) -> torch.nn.Module:
     return model.eval()
 
 
+def pictures_in(folder: str | None) -> int | None:
+    """How many pictures the training folder holds now (None when it is not on this machine)."""
+    from .datasets import find_images
+
+    if not folder or not Path(folder).is_dir():
+        return None
+    try:
+        return len(find_images(folder))
+    except CodecLabError:
+        return None
+
+
 def model_card(state: dict, checkpoint: Path, hardware: str, scores: dict | None) -> dict:
     """What the weights are and how they were made, from the checkpoint's own record."""
     config = state["config"]
@@ -63,7 +75,8 @@ def model_card(state: dict, checkpoint: Path, hardware: str, scores: dict | None
     world = int(state.get("world_size", 1))
     card = {"model": config["model"], "model_args": config.get("model_args", {}),
             "command": config.get("command", ""),
-            "data": {"train": config.get("data"), "val": config.get("val_data")},
+            "data": {"train": config.get("data"), "train_pictures": pictures_in(config.get("data")),
+                     "val": config.get("val_data")},
             "steps": step, "pictures_seen": step * int(config["batch_size"]) * world,
             "crop": config.get("crop"), "lambda_range": config.get("lambda_range"),
             "wall_seconds": round(float(state.get("wall_seconds", 0.0)), 1),

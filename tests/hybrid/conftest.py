@@ -37,11 +37,12 @@ def as_batch(planes, qp: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     return y, c, torch.tensor([qp])
 
 
-def random_network(coded_crop, seed: int = 0, channels: int = 8, layers: int = 4) -> LoopFilterNet:
+def random_network(coded_crop, seed: int = 0, channels: int = 8, layers: int = 4,
+                   chroma_guide: bool = False) -> LoopFilterNet:
     """A seeded random QAT network, calibrated on the coded crop."""
     _, recon, qp = coded_crop
     torch.manual_seed(seed)
-    model = LoopFilterNet(channels, layers, channels, layers, qat=True)
+    model = LoopFilterNet(channels, layers, channels, layers, qat=True, chroma_guide=chroma_guide)
     for branch in (model.luma, model.chroma):
         for conv in branch.convs:
             torch.nn.init.normal_(conv.weight, std=0.1)
@@ -58,3 +59,9 @@ def network(coded_crop) -> LoopFilterNet:
 @pytest.fixture(scope="session")
 def program(network):
     return integer_program(network)
+
+
+@pytest.fixture(scope="session")
+def guided_network(coded_crop) -> LoopFilterNet:
+    """The variant whose chroma branch also reads the luma phases."""
+    return random_network(coded_crop, chroma_guide=True)

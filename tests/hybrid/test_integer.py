@@ -12,7 +12,9 @@ from codeclab.hybrid.integer import (ACT_MAX, EXACT_BITS, WEIGHT_MAX, IntegerLay
                                      luma_input, chroma_input, macs_per_luma_sample, quantize_layer,
                                      round_half_up, run_banded, run_layers, weight_exponent)
 
-from .conftest import as_batch
+from codeclab.hybrid.network import integer_program
+
+from .conftest import as_batch, random_network
 
 
 def reference_conv(a: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -38,12 +40,13 @@ def reference_branch(layers, a: np.ndarray) -> np.ndarray:
 
 
 def reference_filter(program, planes, qp: int) -> tuple[np.ndarray, ...]:
-    """The whole program in int64 NumPy: luma at full resolution, chroma guided by the luma phases."""
+    """The whole program in int64 NumPy: luma at full resolution, chroma at half (after the
+    luma phases when its first layer takes 7 channels)."""
     y, cb, cr = (p.astype(np.int64) for p in planes)
     qp_plane = lambda plane: np.full((1, *plane.shape), 4 * (qp - 32), dtype=np.int64)
     r_y = reference_branch(program.luma, np.concatenate([y[None] - 128, qp_plane(y)]))
-    phases = np.stack([y[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)] + [cb, cr]) - 128
-    r_c = reference_branch(program.chroma, np.concatenate([phases, qp_plane(cb)]))
+    guide = [y[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)] if program.chroma[0].weight.shape[1] == 7 else []
+    r_c = reference_branch(program.chroma, np.concatenate([np.stack(guide + [cb, cr]) - 128, qp_plane(cb)]))
     to_samples = lambda r: (r + 2) >> 2  # quarter samples -> samples, round half up (unit scale)
     return tuple(np.clip(p + to_samples(r), 0, 255) for p, r in ((y, r_y[0]), (cb, r_c[0]), (cr, r_c[1])))
 
@@ -54,6 +57,18 @@ def test_program_equals_an_independent_int64_reference(program, coded_crop):
     got = filter_planes(program, *recon, qp)
     assert all(np.array_equal(g, e) for g, e in zip(got, expected))
     assert any(not np.array_equal(g, r) for g, r in zip(got, recon))  # it does filter
+
+
+def test_luma_guided_chroma_program_equals_the_reference_and_the_network(guided_network, coded_crop):
+    """The guided chroma branch (7 inputs) is recognised from its weights and runs exactly."""
+    _, recon, qp = coded_crop
+    program = integer_program(guided_network)
+    assert program.chroma_guided and not integer_program(random_network(coded_crop)).chroma_guided
+    got = filter_planes(program, *recon, qp)
+    assert all(np.array_equal(g, e) for g, e in zip(got, reference_filter(program, recon, qp)))
+    with torch.no_grad():
+        _, out_c = guided_network(*as_batch(recon, qp))
+    assert np.array_equal((out_c * 256 + 128).round().to(torch.int32).numpy()[0, 0], got[1])
 
 
 def test_quantisation_aware_forward_equals_the_program(network, program, coded_crop):
@@ -79,7 +94,7 @@ def test_the_same_integers_for_1_and_2_threads_and_any_band_split(program, coded
         torch.set_num_threads(threads)
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
     y, c = (t * 256 for t in as_batch(recon, qp)[:2])
-    for layers, a in ((program.luma, luma_input(y, 4.0 * (qp - 32))), (program.chroma, chroma_input(y, c, 4.0 * (qp - 32)))):
+    for layers, a in ((program.luma, luma_input(y, 4.0 * (qp - 32))), (program.chroma, chroma_input(y, c, 4.0 * (qp - 32), program.chroma_guided))):
         whole = run_layers(layers, a)
         assert torch.equal(run_banded(layers, a, band_rows=24), whole)
         assert torch.equal(run_layers(layers, a.to(torch.float64)), whole.to(torch.float64))
@@ -145,6 +160,6 @@ def test_cost_of_the_default_network():
     model.luma.act_frac.fill_(12)
     model.chroma.act_frac.fill_(12)
     program = integer_program(model)
-    luma, chroma = 9 * (2 * 16 + 2 * 16 * 16 + 16), 9 * (7 * 32 + 3 * 32 * 32 + 32 * 2)
-    assert macs_per_luma_sample(program) == luma + chroma / 4
-    assert sum(p.numel() for p in model.parameters()) < 50_000
+    luma, chroma = 9 * (2 * 24 + 4 * 24 * 24 + 24), 9 * (3 * 32 + 3 * 32 * 32 + 32 * 2)
+    assert macs_per_luma_sample(program) == luma + chroma / 4 < 50_000  # tens of kMAC per sample
+    assert sum(p.numel() for p in model.parameters()) < 60_000  # tens of thousands of parameters
