@@ -59,5 +59,5 @@ def test_the_shipped_program_is_exact_and_described_by_its_card():
                    for i, layer in enumerate(layers))
     card = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())
     assert card["fingerprint_crc32"] == f"{program_fingerprint(program):08x}"
-    assert card["parameters"] <= 50_000 and 5 <= card["kmac_per_luma_sample"] <= 50
+    assert card["parameters"] < 100_000 and 5 <= card["kmac_per_luma_sample"] < 100  # tens of thousands, tens of kMAC
     assert DEFAULT_WEIGHTS.stat().st_size < 1_000_000
