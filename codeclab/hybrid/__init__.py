@@ -23,5 +23,5 @@ commands, steps and times of its runs)::
                    --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true --init runs/nnlf_float/nnlf.safetensors \\
                    --data runs/nnlf_data --out runs/nnlf_qat --steps 400 --batch-size 16 --crop 128 --lr 1e-4
-    python -m codeclab.hybrid.weights runs/nnlf_qat/nnlf.safetensors
+    python -m codeclab.hybrid.weights runs/nnlf_qat/nnlf.safetensors --force
 """

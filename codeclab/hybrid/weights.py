@@ -16,7 +16,7 @@ runs no code. Every program loaded is checked for its shapes and for the exactne
 Export after quantisation-aware training, and record what the shipped program scores
 (the summary ``codeclab bench --json`` writes) in its card::
 
-    python -m codeclab.hybrid.weights RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors]
+    python -m codeclab.hybrid.weights RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors] [--force]
     python -m codeclab.hybrid.weights --evaluation BENCH_SUMMARY.json [--out ...]
 """
 
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program to write (default %(default)s)")
     parser.add_argument("--evaluation", metavar="BENCH.json",
                         help="instead: record this 'codeclab bench --json' summary in the card of --out")
+    parser.add_argument("--force", action="store_true", help="replace an existing program at --out")
     args = parser.parse_args(argv)
     if (args.trained is None) == (args.evaluation is None):
         parser.error("give the trained weights, or --evaluation")
@@ -202,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.evaluation:
             print(f"recorded {args.evaluation} in {record_evaluation(args.out, args.evaluation)}")
             return 0
+        if Path(args.out).with_suffix(".safetensors").exists() and not args.force:
+            raise InputError(f"{Path(args.out).with_suffix('.safetensors')} exists (use --force to replace it)")
         path, card = export(args.trained, args.out)
     except CodecLabError as exc:
         print(f"codeclab: error: {exc}", file=sys.stderr)

@@ -61,3 +61,12 @@ def test_the_shipped_program_is_exact_and_described_by_its_card():
     assert card["fingerprint_crc32"] == f"{program_fingerprint(program):08x}"
     assert card["parameters"] < 100_000 and 5 <= card["kmac_per_luma_sample"] < 100  # tens of thousands, tens of kMAC
     assert DEFAULT_WEIGHTS.stat().st_size < 1_000_000
+
+
+def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
+    from codeclab.hybrid.weights import main
+
+    target = tmp_path / "nnlf.safetensors"
+    target.write_bytes(b"keep me")
+    assert main([str(tmp_path / "trained.safetensors"), "--out", str(target)]) == 2
+    assert "exists (use --force" in capsys.readouterr().err and target.read_bytes() == b"keep me"
