@@ -19,9 +19,9 @@ Training, from photos to shipped weights (the shipped program's card records the
 commands, steps and times of its runs)::
 
     python -m codeclab.hybrid.pairs --data ../shared/data/train --out runs/nnlf_data
-    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 3000 \\
+    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 2500 \\
                    --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true --init runs/nnlf_float/nnlf.safetensors \\
-                   --data runs/nnlf_data --out runs/nnlf_qat --steps 400 --batch-size 16 --crop 128 --lr 1e-4
+                   --data runs/nnlf_data --out runs/nnlf_qat --steps 300 --batch-size 16 --crop 128 --lr 1e-4 --warmup 20
     python -m codeclab.hybrid.weights runs/nnlf_qat/nnlf.safetensors --force
 """

@@ -160,6 +160,6 @@ def test_cost_of_the_default_network():
     model.luma.act_frac.fill_(12)
     model.chroma.act_frac.fill_(12)
     program = integer_program(model)
-    luma, chroma = 9 * (2 * 24 + 4 * 24 * 24 + 24), 9 * (3 * 32 + 3 * 32 * 32 + 32 * 2)
+    luma, chroma = 9 * (2 * 16 + 2 * 16 * 16 + 16), 9 * (3 * 32 + 2 * 32 * 32 + 32 * 2)
     assert macs_per_luma_sample(program) == luma + chroma / 4 < 50_000  # tens of kMAC per sample
     assert sum(p.numel() for p in model.parameters()) < 60_000  # tens of thousands of parameters
