@@ -29,7 +29,7 @@ The payload is the pictures one after the other, each framed by its length::
     picture_record   = size uleb128 | picture_header u8 | picture_data (size - 1 bytes)
     picture_header   = bit 7: P picture | bits 0..5: QP       (:func:`~.syntax.pack_picture_header`)
     picture_data     = one arithmetic codeword (:mod:`.decoder`), or, with a picture filter,
-                       ``u32 len | codeword | filter side information`` (:mod:`.filters`)
+                       ``leb128 len | codeword | filter side information`` (:mod:`.filters`)
 
 (ULEB128: 7 bits per byte, least significant first, bit 7 set on all but the last byte: a
 typical P picture costs 2 bytes of framing.) The sequence parameters

@@ -7,13 +7,16 @@ count, vector width or GPU kernel). Like JVET's NNVC, which runs its filters as 
 with fixed shifts (SADL), the network of :mod:`.network` runs in fixed point. It has two
 branches of 3x3 convolutions (zero padding), each a sequence of layers::
 
-    luma branch    A_0 = [Y - 128, 4 (QP - 32)]                      at luma resolution
+    luma branch    A_0 = [4 luma phases - 128, 4 (QP - 32)]          at half resolution
+                   (the residual's 4 output channels are the phases again: pixel shuffle)
+        (full)     A_0 = [Y - 128, 4 (QP - 32)]                      at luma resolution
     chroma branch  A_0 = [Cb - 128, Cr - 128, 4 (QP - 32)]           at chroma resolution
         (guided)   A_0 = [4 luma phases - 128, Cb - 128, Cr - 128, 4 (QP - 32)]
                    (|A_0| <= 128; real value a = A / 2^8: samples centred and scaled by 1/256)
 
-The chroma branch's first layer says which input it takes: 3 channels (plain) or 7 (guided
-by the co-located luma, as JVET's NNVC filters are).
+Each branch's first layer says which input it takes: luma 5 channels (the 2x2 phases of a
+pixel-unshuffle, as JVET's NNVC filters run luma) or 2 (full resolution); chroma 3 (plain) or
+7 (guided by the co-located luma, as NNVC's are).
 
     layer l        acc_c = sum_j W_cj * A_j + B_c + 2^(s-1)
                    A'_c  = clamp(floor(acc_c / 2^s), 0, 2^10 - 1)     hidden layers (ReLU + clip)
@@ -136,10 +139,13 @@ class IntegerLayer:
 
 Layers = tuple  # of IntegerLayer, applied in order
 
-#: Input channels each branch may take (chroma: plain or luma-guided) and its output channels.
-BRANCH_CHANNELS = {"luma": ((2,), 1), "chroma": ((3, 7), 2)}
+#: Input channels each branch may take and the output channels that go with each: luma at
+#: half resolution (4 phases + QP -> 4 phases) or full (Y + QP -> Y); chroma plain or luma-guided.
+BRANCH_CHANNELS = {"luma": {5: 4, 2: 1}, "chroma": {3: 2, 7: 2}}
 #: Input channels of a luma-guided chroma branch.
 GUIDED_CHROMA_INPUTS = 7
+#: Input channels of a full-resolution luma branch.
+FULL_RES_LUMA_INPUTS = 2
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,11 @@ class Program:
 
     def branches(self) -> dict[str, Layers]:
         return {"luma": self.luma, "chroma": self.chroma}
+
+    @property
+    def luma_half_res(self) -> bool:
+        """Whether the luma branch runs on the 2x2 phases at half resolution (5 inputs) or not (2)."""
+        return self.luma[0].weight.shape[1] != FULL_RES_LUMA_INPUTS
 
     @property
     def chroma_guided(self) -> bool:
@@ -187,9 +198,16 @@ def qp_channel(like: Tensor, qp_value: Tensor | float) -> Tensor:
     return q.expand(n, 1, height, width)
 
 
-def luma_input(y: Tensor, qp_value: Tensor | float) -> Tensor:
-    """(N, 2, H, W): the luma plane (N, 1, H, W) and the QP plane."""
-    return torch.cat([y, qp_channel(y, qp_value)], dim=1)
+def luma_input(y: Tensor, qp_value: Tensor | float, half_res: bool = True) -> Tensor:
+    """(N, 5, H/2, W/2): the four phases of the luma plane (N, 1, H, W), pixel-unshuffled, and
+    the QP plane; ``half_res=False``: (N, 2, H, W), the plane itself and the QP plane."""
+    planes = F.pixel_unshuffle(y, 2) if half_res else y
+    return torch.cat([planes, qp_channel(planes, qp_value)], dim=1)
+
+
+def luma_residual(out: Tensor, half_res: bool = True) -> Tensor:
+    """The luma branch's output as an (N, 1, H, W) residual: the phases shuffled back."""
+    return F.pixel_shuffle(out, 2) if half_res else out
 
 
 def chroma_input(y: Tensor, c: Tensor, qp_value: Tensor | float, guided: bool = False) -> Tensor:
@@ -282,7 +300,8 @@ def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, q
     qp_value = 4.0 * (qp - 32)
     r_y = r_cb = r_cr = None
     if luma:
-        r_y = to_numpy(run_banded(program.luma, luma_input(ty, qp_value))[0, 0])
+        half = program.luma_half_res
+        r_y = to_numpy(luma_residual(run_banded(program.luma, luma_input(ty, qp_value, half)), half)[0, 0])
     if chroma:
         c = torch.cat([as_tensor(cb), as_tensor(cr)], dim=1) - 128
         r_cb, r_cr = to_numpy(run_banded(program.chroma, chroma_input(ty, c, qp_value, program.chroma_guided))[0])
@@ -321,7 +340,7 @@ def program_fingerprint(program: Program) -> int:
 
 
 def macs_per_luma_sample(program: Program) -> float:
-    """Multiply-accumulates per luma sample: the luma branch runs at every luma sample, the
-    chroma branch once per 2x2 luma block."""
-    return sum(layer.weight.numel() for layer in program.luma) + \
-        sum(layer.weight.numel() for layer in program.chroma) / 4
+    """Multiply-accumulates per luma sample: a branch at half resolution runs once per 2x2
+    luma block (chroma always, luma when pixel-unshuffled), at full resolution at every sample."""
+    luma = sum(layer.weight.numel() for layer in program.luma) / (4 if program.luma_half_res else 1)
+    return luma + sum(layer.weight.numel() for layer in program.chroma) / 4

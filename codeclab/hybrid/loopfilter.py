@@ -26,14 +26,19 @@ rate-distortion cost ``J = D + lambda R``, with HM's intra lambda
 
 Side information (the payload's tail, :func:`~codeclab.classic.filters.join_side_info`)::
 
+    u8   modes: bits 2c..2c+1 the mode of component c = 0, 1, 2 (Y, Cb, Cr); 3 is invalid;
+         bits 6..7 zero                               -- all a picture that stays unfiltered costs
+    when some mode is not 0:
     u16  weights fingerprint (low 16 bits of the CRC-32 of the integer program)
-    u16  per component c = 0, 1, 2 (Y, Cb, Cr): bits 5c..5c+1 mode (3 is invalid),
-         bits 5c+2..5c+4 scale index k (S = 4 + k; 0 when the mode is 0); bit 15 zero
+    u16  bits 3c..3c+2 the scale index k of component c (S = 4 + k; 0 when the mode is 0);
+         bits 9..15 zero
     [ CABAC codeword (:mod:`codeclab.entropy.cabac`): the flags of the mode-2 components, Y then Cb
       then Cr, CTUs in raster order, one adaptive context per component; present iff a mode is 2 ]
 
 The fingerprint makes a stream coded with other weights fail loudly instead of decoding into
-a slightly wrong picture. The decoder runs the network only when some mode is not 0 -- the
+a slightly wrong picture (a picture left unfiltered decodes the same with any weights). One
+byte for a picture left alone matters in video, where the encoder often keeps the filter off
+in P pictures of a few hundred bytes. The decoder runs the network only when some mode is not 0 -- the
 luma branch only when luma is on somewhere, the chroma branch only when chroma is -- and any
 malformed side information is a :class:`~codeclab.errors.BitstreamError`.
 """
@@ -111,11 +116,12 @@ def choose_mode(sse_off: np.ndarray, sse_on: np.ndarray, lam: float,
 
 def write_side_info(fingerprint: int, modes: list[int], scales: list[int], flags: list[np.ndarray]) -> bytes:
     """The side information of chosen modes, scales and flags (module docstring)."""
-    packed = 0
-    for c, (mode, scale) in enumerate(zip(modes, scales)):
-        index = scale - SCALE_OFFSET if mode != OFF else 0
-        packed |= (mode | index << 2) << (5 * c)
-    head = (fingerprint & 0xFFFF).to_bytes(2, "big") + packed.to_bytes(2, "big")
+    packed_modes = sum(mode << (2 * c) for c, mode in enumerate(modes))
+    if not packed_modes:
+        return bytes([0])
+    packed_scales = sum((scale - SCALE_OFFSET if mode != OFF else 0) << (3 * c)
+                        for c, (mode, scale) in enumerate(zip(modes, scales)))
+    head = bytes([packed_modes]) + (fingerprint & 0xFFFF).to_bytes(2, "big") + packed_scales.to_bytes(2, "big")
     coded = [i for i, mode in enumerate(modes) if mode == PER_CTU]
     if not coded:
         return head
@@ -126,22 +132,35 @@ def write_side_info(fingerprint: int, modes: list[int], scales: list[int], flags
     return head + out[:size].tobytes()
 
 
+#: Bytes before the codeword when some component is filtered: modes, fingerprint, scales.
+HEAD_BYTES = 5
+
+
 def read_side_info(side_info: bytes, fingerprint: int,
                    ctu_count: int) -> tuple[list[int], list[int], list[np.ndarray]]:
     """(modes, scales, flags per component) of ``side_info``; ``BitstreamError`` on anything malformed."""
-    if len(side_info) < 4:
-        raise BitstreamError("neural loop filter: side information shorter than its 4-byte header")
-    if int.from_bytes(side_info[:2], "big") != fingerprint & 0xFFFF:
+    if not side_info:
+        raise BitstreamError("neural loop filter: side information missing")
+    packed_modes = side_info[0]
+    modes = [(packed_modes >> (2 * c)) & 3 for c in range(3)]
+    if packed_modes >> 6 or 3 in modes:
+        raise BitstreamError(f"neural loop filter: invalid component modes {packed_modes:#04x}")
+    if not packed_modes:
+        if len(side_info) != 1:
+            raise BitstreamError("neural loop filter: unexpected bytes after the modes")
+        return modes, [SCALE_OFFSET] * 3, [np.zeros(ctu_count, dtype=np.int32) for _ in range(3)]
+    if len(side_info) < HEAD_BYTES:
+        raise BitstreamError(f"neural loop filter: side information shorter than its {HEAD_BYTES}-byte header")
+    if int.from_bytes(side_info[1:3], "big") != fingerprint & 0xFFFF:
         raise BitstreamError("neural loop filter: the stream was coded with other filter weights "
                              "(weights fingerprint differs)")
-    packed = int.from_bytes(side_info[2:4], "big")
-    modes = [(packed >> (5 * c)) & 3 for c in range(3)]
-    indices = [(packed >> (5 * c + 2)) & 7 for c in range(3)]
-    if packed >> 15 or 3 in modes or any(mode == OFF and k for mode, k in zip(modes, indices)):
-        raise BitstreamError(f"neural loop filter: invalid component modes {packed:#06x}")
+    packed_scales = int.from_bytes(side_info[3:5], "big")
+    indices = [(packed_scales >> (3 * c)) & 7 for c in range(3)]
+    if packed_scales >> 9 or any(mode == OFF and k for mode, k in zip(modes, indices)):
+        raise BitstreamError(f"neural loop filter: invalid residual scales {packed_scales:#06x}")
     scales = [SCALE_OFFSET + k for k in indices]
     coded = [i for i, mode in enumerate(modes) if mode == PER_CTU]
-    codeword = np.frombuffer(side_info[4:], dtype=np.uint8)
+    codeword = np.frombuffer(side_info[HEAD_BYTES:], dtype=np.uint8)
     flags = [np.full(ctu_count, mode, dtype=np.int32) for mode in modes]
     if not coded:
         if codeword.size:
@@ -179,8 +198,10 @@ class NeuralLoopFilter:
 
     def encode(self, recon: Planes, original: Planes, qp: int) -> tuple[Planes, bytes]:
         residual = residuals(self.program, *recon, qp, device=self.device)
+        lambdas = component_lambdas(qp)
         modes, scales, flags, planes = [], [], [], []
-        for c, lam in enumerate(component_lambdas(qp)):
+        cost_on = cost_off = 0.0  # J of the choices and of leaving the picture alone, in luma SSE units
+        for c, lam in enumerate(lambdas):
             ctu = CTU_SIZE if c == 0 else CTU_SIZE // 2
             sse_off = ctu_sse(recon[c], original[c], ctu)
             best = None
@@ -189,11 +210,15 @@ class NeuralLoopFilter:
                 mode, chosen, cost = choose_mode(sse_off, ctu_sse(filtered, original[c], ctu), lam, c)
                 if best is None or cost < best[0]:
                     best = (cost, mode, scale, chosen, filtered)
-            _, mode, scale, chosen, filtered = best
+            cost, mode, scale, chosen, filtered = best
+            cost_on += cost * lambdas[0] / lam
+            cost_off += float(sse_off.sum()) * lambdas[0] / lam
             modes.append(mode)
             scales.append(scale)
             flags.append(chosen)
             planes.append(ctu_select(recon[c], filtered, chosen.reshape(sse_off.shape), ctu))
+        if cost_on + lambdas[0] * 8 * (HEAD_BYTES - 1) >= cost_off:  # the header is not worth its bytes
+            return recon, write_side_info(0, [OFF] * 3, [SCALE_OFFSET] * 3, [])
         return tuple(planes), write_side_info(program_fingerprint(self.program), modes, scales, flags)
 
     def decode(self, recon: Planes, qp: int, side_info: bytes) -> Planes:

@@ -54,7 +54,8 @@ from torch import Tensor, nn
 
 from ..learned.registry import register_model
 from .integer import (ACT_MAX, INPUT_FRAC, OUTPUT_FRAC, Layers, Program, activation_frac, chroma_input,
-                      input_max_of, integer_layer, luma_input, quantize_layer, round_half_up, weight_exponent)
+                      input_max_of, integer_layer, luma_input, luma_residual, quantize_layer, round_half_up,
+                      weight_exponent)
 
 #: Registry name of the network (``codeclab train --model nnlf``).
 MODEL_NAME = "nnlf"
@@ -163,22 +164,26 @@ class LoopFilterNet(nn.Module):
     """The filter network (module docstring); ``qat=True`` runs the integer program's roundings."""
 
     def __init__(self, luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32,
-                 chroma_layers: int = 4, qat: bool = False, chroma_guide: bool = False) -> None:
+                 chroma_layers: int = 4, qat: bool = False, chroma_guide: bool = False,
+                 luma_half_res: bool = False) -> None:
         super().__init__()
-        self.luma = ConvStack(2, luma_channels, luma_layers, 1)
+        self.luma = ConvStack(5, luma_channels, luma_layers, 4) if luma_half_res else \
+            ConvStack(2, luma_channels, luma_layers, 1)
         self.chroma = ConvStack(7 if chroma_guide else 3, chroma_channels, chroma_layers, 2)
-        self.qat, self.chroma_guide = qat, chroma_guide
+        self.qat, self.chroma_guide, self.luma_half_res = qat, chroma_guide, luma_half_res
 
     @property
     def receptive_radius(self) -> int:
-        """Luma samples a cut window edge reaches into the output (even): one per luma layer,
-        two per chroma layer."""
-        return max(len(self.luma.convs) + len(self.luma.convs) % 2, 2 * len(self.chroma.convs))
+        """Luma samples a cut window edge reaches into the output (even): one per luma layer
+        (two at half resolution), two per chroma layer."""
+        luma = len(self.luma.convs) * (2 if self.luma_half_res else 1)
+        return max(luma + luma % 2, 2 * len(self.chroma.convs))
 
     def forward(self, y: Tensor, c: Tensor, qp: Tensor) -> tuple[Tensor, Tensor]:
         """Filter normalised luma (N, 1, H, W) and chroma (N, 2, H/2, W/2) coded at ``qp`` (N,)."""
         q = qp_plane_value(qp)
-        out_y = y + self.luma(luma_input(y, q), self.qat)
+        half = self.luma_half_res
+        out_y = y + luma_residual(self.luma(luma_input(y, q, half), self.qat), half)
         out_c = c + self.chroma(chroma_input(y, c, q, self.chroma_guide), self.qat)
         if self.qat:
             return clip_samples(out_y), clip_samples(out_c)
@@ -187,7 +192,7 @@ class LoopFilterNet(nn.Module):
     def calibrate(self, y: Tensor, c: Tensor, qp: Tensor) -> None:
         """Calibrate both branches' activation grids on one batch."""
         q = qp_plane_value(qp)
-        self.luma.calibrate(luma_input(y, q))
+        self.luma.calibrate(luma_input(y, q, self.luma_half_res))
         self.chroma.calibrate(chroma_input(y, c, q, self.chroma_guide))
 
     # -- hooks of codeclab train (a tool that brings its own samples and loss) ------------------
@@ -228,7 +233,9 @@ def integer_program(model: LoopFilterNet) -> Program:
 
 @register_model(MODEL_NAME)
 def nnlf(luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32, chroma_layers: int = 4,
-         qat: bool = False, chroma_guide: bool = False) -> LoopFilterNet:
+         qat: bool = False, chroma_guide: bool = False, luma_half_res: bool = False) -> LoopFilterNet:
     """The neural loop filter network; ``qat=True`` for quantisation-aware fine-tuning,
-    ``chroma_guide=True`` for a chroma branch that also reads the co-located luma."""
-    return LoopFilterNet(luma_channels, luma_layers, chroma_channels, chroma_layers, qat, chroma_guide)
+    ``chroma_guide=True`` for a chroma branch that also reads the co-located luma,
+    ``luma_half_res=True`` for a luma branch on the 2x2 phases at half resolution."""
+    return LoopFilterNet(luma_channels, luma_layers, chroma_channels, chroma_layers, qat, chroma_guide,
+                         luma_half_res)

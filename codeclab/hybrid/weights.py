@@ -61,9 +61,10 @@ def branch_from_tensors(tensors: dict[str, torch.Tensor], branch: str) -> Layers
     expected = {f"{branch}.{i}.{k}" for i in range(count) for k in ("weight", "bias", "shift")}
     if count < 2 or not expected <= set(tensors):
         raise ValueError(f"expected tensors {branch}.i.weight/bias/shift for i = 0..L-1, L >= 2")
-    inputs, c_out = BRANCH_CHANNELS[branch]
+    outputs = BRANCH_CHANNELS[branch]  # input channels -> output channels
     first = tensors[f"{branch}.0.weight"]
-    channels = first.shape[1] if first.dim() == 4 and first.shape[1] in inputs else inputs[0]
+    channels = first.shape[1] if first.dim() == 4 and first.shape[1] in outputs else next(iter(outputs))
+    c_out = outputs[channels]
     layers = []
     for i in range(count):
         weight, bias, shift = (tensors[f"{branch}.{i}.{k}"] for k in ("weight", "bias", "shift"))

@@ -63,10 +63,14 @@ def test_unknown_filter_id_is_a_bitstream_error():
 
 def test_side_info_framing():
     assert split_side_info(join_side_info(b"abc", b"xy")) == (b"abc", b"xy")
-    with pytest.raises(BitstreamError):
-        split_side_info(b"\x00\x00\x01\x00ab")
-    with pytest.raises(BitstreamError):
-        split_side_info(b"\x00")
+    for size, length_bytes in ((0, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (300_000, 3)):
+        data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        payload = join_side_info(data, b"\x07")
+        assert len(payload) == length_bytes + size + 1 and split_side_info(payload) == (data, b"\x07")
+    assert join_side_info(b"a" * 300, b"")[:2] == bytes([0x80 | (300 & 0x7F), 300 >> 7])  # LEB128, low bits first
+    for damaged in (b"", b"\x80", b"\x05ab", b"\xff" * 6, b"\x81\x01" + b"a" * 128):
+        with pytest.raises(BitstreamError):
+            split_side_info(damaged)
 
 
 def test_filtered_codec_decodes_bit_exact(sample_image_path):

@@ -38,11 +38,12 @@ def as_batch(planes, qp: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def random_network(coded_crop, seed: int = 0, channels: int = 8, layers: int = 4,
-                   chroma_guide: bool = False) -> LoopFilterNet:
+                   chroma_guide: bool = False, luma_half_res: bool = True) -> LoopFilterNet:
     """A seeded random QAT network, calibrated on the coded crop."""
     _, recon, qp = coded_crop
     torch.manual_seed(seed)
-    model = LoopFilterNet(channels, layers, channels, layers, qat=True, chroma_guide=chroma_guide)
+    model = LoopFilterNet(channels, layers, channels, layers, qat=True, chroma_guide=chroma_guide,
+                          luma_half_res=luma_half_res)
     for branch in (model.luma, model.chroma):
         for conv in branch.convs:
             torch.nn.init.normal_(conv.weight, std=0.1)

@@ -40,12 +40,21 @@ def reference_branch(layers, a: np.ndarray) -> np.ndarray:
 
 
 def reference_filter(program, planes, qp: int) -> tuple[np.ndarray, ...]:
-    """The whole program in int64 NumPy: luma at full resolution, chroma at half (after the
-    luma phases when its first layer takes 7 channels)."""
+    """The whole program in int64 NumPy: luma on its 2x2 phases at half resolution (5-channel
+    first layer) or at full resolution (2 channels), chroma at half (after the luma phases when
+    its first layer takes 7 channels)."""
     y, cb, cr = (p.astype(np.int64) for p in planes)
     qp_plane = lambda plane: np.full((1, *plane.shape), 4 * (qp - 32), dtype=np.int64)
-    r_y = reference_branch(program.luma, np.concatenate([y[None] - 128, qp_plane(y)]))
-    guide = [y[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1)] if program.chroma[0].weight.shape[1] == 7 else []
+    phases = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+    luma_phases = np.stack([y[dy::2, dx::2] for dy, dx in phases])
+    if program.luma[0].weight.shape[1] == 5:
+        r_phases = reference_branch(program.luma, np.concatenate([luma_phases - 128, qp_plane(cb)]))
+        r_y = np.zeros((1, *y.shape), dtype=np.int64)
+        for (dy, dx), r in zip(phases, r_phases):
+            r_y[0, dy::2, dx::2] = r
+    else:
+        r_y = reference_branch(program.luma, np.concatenate([y[None] - 128, qp_plane(y)]))
+    guide = list(luma_phases) if program.chroma[0].weight.shape[1] == 7 else []
     r_c = reference_branch(program.chroma, np.concatenate([np.stack(guide + [cb, cr]) - 128, qp_plane(cb)]))
     to_samples = lambda r: (r + 2) >> 2  # quarter samples -> samples, round half up (unit scale)
     return tuple(np.clip(p + to_samples(r), 0, 255) for p, r in ((y, r_y[0]), (cb, r_c[0]), (cr, r_c[1])))
@@ -71,6 +80,23 @@ def test_luma_guided_chroma_program_equals_the_reference_and_the_network(guided_
     assert np.array_equal((out_c * 256 + 128).round().to(torch.int32).numpy()[0, 0], got[1])
 
 
+@pytest.mark.parametrize("luma_half_res", [True, False])
+def test_either_luma_resolution_is_recognised_and_runs_exactly(coded_crop, luma_half_res):
+    """The luma branch on the 2x2 phases (5 inputs, 4 outputs) and at full resolution (2, 1):
+    the program tells them apart by their first layer and matches the reference and the
+    quantisation-aware network sample for sample."""
+    _, recon, qp = coded_crop
+    network = random_network(coded_crop, luma_half_res=luma_half_res)
+    program = integer_program(network)
+    assert program.luma_half_res == luma_half_res
+    got = filter_planes(program, *recon, qp)
+    assert all(np.array_equal(g, e) for g, e in zip(got, reference_filter(program, recon, qp)))
+    with torch.no_grad():
+        out_y, _ = network(*as_batch(recon, qp))
+    assert np.array_equal((out_y * 256 + 128).round().to(torch.int32).numpy()[0, 0], got[0])
+    assert not np.array_equal(got[0], recon[0])
+
+
 def test_quantisation_aware_forward_equals_the_program(network, program, coded_crop):
     """Training sees exactly the integers the decoder computes (same roundings, same clips)."""
     _, recon, qp = coded_crop
@@ -94,7 +120,9 @@ def test_the_same_integers_for_1_and_2_threads_and_any_band_split(program, coded
         torch.set_num_threads(threads)
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
     y, c = (t * 256 for t in as_batch(recon, qp)[:2])
-    for layers, a in ((program.luma, luma_input(y, 4.0 * (qp - 32))), (program.chroma, chroma_input(y, c, 4.0 * (qp - 32), program.chroma_guided))):
+    luma_a = luma_input(y, 4.0 * (qp - 32), program.luma_half_res)
+    chroma_a = chroma_input(y, c, 4.0 * (qp - 32), program.chroma_guided)
+    for layers, a in ((program.luma, luma_a), (program.chroma, chroma_a)):
         whole = run_layers(layers, a)
         assert torch.equal(run_banded(layers, a, band_rows=24), whole)
         assert torch.equal(run_layers(layers, a.to(torch.float64)), whole.to(torch.float64))
@@ -114,7 +142,7 @@ def test_a_float_path_would_be_caught(network, program, coded_crop):
     float_y = (out_y[0, 0] * 256 + 128).round().clamp(0, 255).to(torch.int32).numpy()
     assert not np.array_equal(float_y, expected[0])
 
-    a = luma_input(as_batch(recon, qp)[0] * 256, 4.0 * (qp - 32))
+    a = luma_input(as_batch(recon, qp)[0] * 256, 4.0 * (qp - 32), program.luma_half_res)
     half = run_layers(program.luma, a.to(torch.bfloat16)).to(torch.float32)
     assert not torch.equal(half, run_layers(program.luma, a))
 

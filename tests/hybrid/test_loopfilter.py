@@ -11,8 +11,11 @@ import pytest
 from codeclab.classic.filters import filter_for_id
 from codeclab.errors import BitstreamError
 from codeclab.hybrid.integer import filter_planes, program_fingerprint
-from codeclab.hybrid.loopfilter import (NEURAL_FILTER_ID, OFF, ON, PER_CTU, SCALES, NeuralLoopFilter,
+from codeclab.hybrid.loopfilter import (HEAD_BYTES, NEURAL_FILTER_ID, OFF, ON, PER_CTU, SCALES, NeuralLoopFilter,
                                         choose_mode, ctu_select, ctu_sse, read_side_info, write_side_info)
+from codeclab.hybrid.network import integer_program
+
+from .conftest import random_network
 
 
 class ProgramFilter(NeuralLoopFilter):
@@ -61,7 +64,8 @@ def test_side_info_round_trip(modes):
              for m in modes]
     scales = [int(rng.choice(SCALES)) if m != OFF else SCALES[0] for m in modes]
     data = write_side_info(0xABCD1234, list(modes), scales, flags)
-    assert len(data) == 4 if PER_CTU not in modes else len(data) > 4
+    expected = 1 if not any(modes) else HEAD_BYTES if PER_CTU not in modes else None
+    assert len(data) == expected if expected else len(data) > HEAD_BYTES
     got_modes, got_scales, got_flags = read_side_info(data, 0xABCD1234, count)
     assert got_modes == list(modes) and all(np.array_equal(a, b) for a, b in zip(got_flags, flags))
     assert [s for s, m in zip(got_scales, modes) if m != OFF] == [s for s, m in zip(scales, modes) if m != OFF]
@@ -70,15 +74,19 @@ def test_side_info_round_trip(modes):
 def test_damaged_side_info_is_a_bitstream_error():
     flags = [np.array([1, 0, 1, 1, 0, 1], np.int32), np.ones(6, np.int32), np.zeros(6, np.int32)]
     data = write_side_info(7, [PER_CTU, ON, OFF], [8, 5, 4], flags)
-    damaged = [data[:3], data[:4], b"\x00\x08" + data[2:], data[:2] + b"\x80" + data[3:],
-               data[:3] + bytes([data[3] | 3]) + data[4:],  # mode 3
-               data[:2] + bytes([data[2] | 0x10]) + data[3:],  # a scale on a component that is off
-               data + b"\x00", write_side_info(7, [ON, ON, ON], [8, 8, 8], flags) + b"\x01"]
+    damaged = [b"", data[:3], data[:HEAD_BYTES],  # truncated
+               bytes([data[0] | 0x40]) + data[1:],  # a mode bit past the three components
+               bytes([data[0] | 0x30]) + data[1:],  # mode 3
+               data[:1] + b"\x00\x08" + data[3:],  # other weights
+               data[:3] + b"\x80" + data[4:],  # a scale bit past the three components
+               data[:4] + bytes([data[4] | 0x40]) + data[5:],  # a scale on a component that is off
+               data + b"\x00", write_side_info(7, [ON, ON, ON], [8, 8, 8], flags) + b"\x01",
+               b"\x00\x00"]  # bytes after an all-off picture
     for bad in damaged:
         with pytest.raises(BitstreamError):
             read_side_info(bad, 7, 6)
     # Flipping any bit of the codeword decodes to other flags or fails cleanly: never a crash.
-    for i in range(4, len(data)):
+    for i in range(HEAD_BYTES, len(data)):
         for bit in range(8):
             bad = bytearray(data)
             bad[i] ^= 1 << bit
@@ -109,9 +117,24 @@ def test_flags_switch_the_filter_off_where_it_hurts(program, coded_crop):
 
 
 def test_decoder_refuses_side_info_of_other_weights(program, coded_crop):
-    original, recon, qp = coded_crop
+    _, recon, qp = coded_crop
     loop_filter = ProgramFilter(program)
-    _, side_info = loop_filter.encode(recon, original, qp)
-    other = bytes([side_info[0] ^ 1]) + side_info[1:]
+    target = filter_planes(program, *recon, qp)  # a picture the filter restores perfectly
+    _, side_info = loop_filter.encode(recon, target, qp)
+    assert side_info[0] == ON | ON << 2 | ON << 4, "every component should be filtered everywhere"
+    other = side_info[:1] + bytes([side_info[1] ^ 1]) + side_info[2:]
     with pytest.raises(BitstreamError, match="other filter weights"):
         loop_filter.decode(recon, qp, other)
+
+
+def test_a_picture_left_alone_costs_one_byte_and_needs_no_weights(program, coded_crop):
+    """When filtering would not pay for its 5-byte header, the encoder leaves the picture alone:
+    one byte of side information, no fingerprint, and any decoder returns the planes untouched."""
+    _, recon, qp = coded_crop
+    loop_filter = ProgramFilter(program)
+    planes, side_info = loop_filter.encode(recon, recon, qp)  # nothing to restore
+    assert side_info == b"\x00" and all(np.array_equal(p, r) for p, r in zip(planes, recon))
+    other = integer_program(random_network(coded_crop, seed=1))
+    assert program_fingerprint(other) != program_fingerprint(program)
+    decoded = ProgramFilter(other).decode(recon, qp, side_info)
+    assert all(np.array_equal(p, r) for p, r in zip(decoded, recon))
