@@ -8,6 +8,10 @@ The k-th order Exp-Golomb code used for ``ue(v)``/``se(v)`` (ITU-T H.265 §9.2):
 so ``0 -> 1``, ``1 -> 010``, ``2 -> 011``, ``3 -> 00100``, ... Signed values map
 ``k > 0 -> 2k - 1`` and ``k <= 0 -> -2k`` (H.265 Table 9-3).
 
+Byte-aligned lengths use ULEB128 (:func:`uleb128`, :func:`read_uleb128`), the varint of
+AV1's ``leb128()`` (AV1 §4.10.5) and of DWARF: 7 bits per byte, least significant group
+first, the top bit set when another byte follows.
+
 The reader never reads past its buffer: running out of bits, or a prefix longer than
 :data:`MAX_EG_PREFIX` zeros, raises :class:`~codeclab.errors.BitstreamError`, so a damaged
 stream cannot make it loop or build huge integers.
@@ -19,6 +23,33 @@ from ..errors import BitstreamError
 
 #: Longest Exp-Golomb prefix accepted (values up to 2^32 - 2), as in the HM reference decoder.
 MAX_EG_PREFIX = 32
+#: Longest ULEB128 accepted: 5 bytes hold 35 bits, enough for any u32 (AV1 allows 8).
+MAX_LEB128_BYTES = 5
+
+
+def uleb128(value: int) -> bytes:
+    """``value`` (0 <= value < 2^32) in ULEB128: ``0 -> 00``, ``127 -> 7f``, ``300 -> ac 02``."""
+    if not 0 <= value < 1 << 32:
+        raise ValueError(f"uleb128 takes 0 .. 2^32 - 1, got {value}")
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def read_uleb128(data: bytes, pos: int, what: str = "length") -> tuple[int, int]:
+    """(value, position after it) of the ULEB128 at ``data[pos]``; ``BitstreamError`` naming
+    ``what`` when the bytes run out or the code is longer than :data:`MAX_LEB128_BYTES`."""
+    value = 0
+    for i in range(MAX_LEB128_BYTES):
+        if pos + i >= len(data):
+            raise BitstreamError(f"{what}: truncated")
+        value |= (data[pos + i] & 0x7F) << (7 * i)
+        if not data[pos + i] & 0x80:
+            return value, pos + i + 1
+    raise BitstreamError(f"{what}: longer than {MAX_LEB128_BYTES} bytes")
 
 
 class BitWriter:

@@ -24,6 +24,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from ..bitstream.bits import read_uleb128, uleb128
 from ..errors import BitstreamError
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -70,40 +71,18 @@ def filter_for_id(tool_id: int) -> PictureFilter:
     return _FACTORIES[tool_id]()
 
 
-#: Bytes of the longest picture-data length :func:`join_side_info` writes (7 bits per byte, u32 range).
-MAX_LENGTH_BYTES = 5
-
-
 def split_side_info(payload: bytes) -> tuple[bytes, bytes]:
     """(picture data, filter side information) of a payload framed by :func:`join_side_info`."""
-    size = 0
-    for i in range(MAX_LENGTH_BYTES):
-        if i >= len(payload):
-            raise BitstreamError("classic: payload too short for its picture-data length")
-        size |= (payload[i] & 0x7F) << (7 * i)
-        if not payload[i] & 0x80:
-            break
-    else:
-        raise BitstreamError(f"classic: picture-data length longer than {MAX_LENGTH_BYTES} bytes")
-    start = i + 1
+    size, start = read_uleb128(payload, 0, "classic: picture-data length")
     if size > len(payload) - start:
         raise BitstreamError("classic: picture-data length runs past the payload")
     return payload[start:start + size], payload[start + size:]
 
 
 def join_side_info(picture_data: bytes, side_info: bytes) -> bytes:
-    """``leb128 len(picture_data) | picture_data | side_info``: the payload when a filter is on.
+    """``uleb128 len(picture_data) | picture_data | side_info``: the payload when a filter is on.
 
-    The length is an unsigned LEB128 varint (7 bits per byte, low bits first, the top bit
-    says another byte follows): one byte for a P picture of up to 127 bytes, three for a
-    Kodak picture, where a fixed u32 would spend four bytes on every picture of a sequence.
+    One byte of length for a P picture of up to 127 bytes, three for a Kodak picture, where a
+    fixed u32 would spend four bytes on every picture of a sequence.
     """
-    size, length = len(picture_data), bytearray()
-    while True:
-        length.append((size & 0x7F) | (0x80 if size > 0x7F else 0))
-        size >>= 7
-        if not size:
-            break
-    if len(length) > MAX_LENGTH_BYTES:
-        raise ValueError("picture data longer than the u32 range")
-    return bytes(length) + picture_data + side_info
+    return uleb128(len(picture_data)) + picture_data + side_info

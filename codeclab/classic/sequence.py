@@ -29,7 +29,7 @@ The payload is the pictures one after the other, each framed by its length::
     picture_record   = size uleb128 | picture_header u8 | picture_data (size - 1 bytes)
     picture_header   = bit 7: P picture | bits 0..5: QP       (:func:`~.syntax.pack_picture_header`)
     picture_data     = one arithmetic codeword (:mod:`.decoder`), or, with a picture filter,
-                       ``leb128 len | codeword | filter side information`` (:mod:`.filters`)
+                       ``uleb128 len | codeword | filter side information`` (:mod:`.filters`)
 
 (ULEB128: 7 bits per byte, least significant first, bit 7 set on all but the last byte: a
 typical P picture costs 2 bytes of framing.) The sequence parameters
@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..bitstream.bits import read_uleb128, uleb128
 from ..bitstream.container import ColorFormat, StreamHeader
 from ..errors import BitstreamError, InputError, UnsupportedError
 from ..io.video import Video
@@ -117,30 +118,11 @@ def picture_lambda(qp: int) -> float:
     return P_LAMBDA_FACTOR * 2.0 ** ((qp - 12) / 3.0)
 
 
-def uleb128(value: int) -> bytes:
-    """``value`` in ULEB128: 7 bits per byte, least significant first, bit 7 = more follow."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def split_records(payload: bytes, count: int) -> list[tuple[int, bytes]]:
     """The ``count`` picture records of a payload as ``(header byte, picture data)``."""
     records, pos = [], 0
     for t in range(count):
-        size, shift = 0, 0
-        while True:
-            if pos >= len(payload) or shift > 28:
-                raise BitstreamError(f"classic: picture {t}: damaged or missing record length")
-            byte = payload[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
+        size, pos = read_uleb128(payload, pos, f"classic: picture {t}: record length")
         if size < 1 or pos + size > len(payload):
             raise BitstreamError(f"classic: picture {t}: record of {size} bytes runs past the payload")
         records.append((payload[pos], payload[pos + 1:pos + size]))

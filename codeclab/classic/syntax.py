@@ -10,7 +10,7 @@ sequence parameter block and, in the payload, one framed codeword per picture
                                         [| picture_filter u8]
         flags: bit 0 deblocking, bit 1 strong intra smoothing, bit 2 picture filter present
         picture_filter: id of the in-loop filter after deblocking (:mod:`.filters`); when
-        present the payload is ``leb128 len | picture data | filter side information``
+        present the payload is ``uleb128 len | picture data | filter side information``
 
     sequence_parameters (8 or 9 bytes): qp u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8 |
                                         intra_period u16 | num_refs u8 | gop_size u8

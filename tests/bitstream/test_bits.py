@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from codeclab.bitstream import BitReader, BitWriter
+from codeclab.bitstream import BitReader, BitWriter, read_uleb128, uleb128
 from codeclab.errors import BitstreamError
 
 
@@ -85,3 +85,19 @@ def test_writer_rejects_values_that_do_not_fit():
         BitWriter().write(8, 3)
     with pytest.raises(ValueError):
         BitWriter().write_ue(-1)
+
+
+@pytest.mark.parametrize("value, code", [(0, "00"), (1, "01"), (127, "7f"), (128, "8001"), (300, "ac02"),
+                                         (16384, "808001"), (2 ** 32 - 1, "ffffffff0f")])
+def test_uleb128_known_codes(value, code):
+    """AV1's leb128() / DWARF's ULEB128: 7 bits per byte, low group first, top bit = more."""
+    assert uleb128(value).hex() == code
+    assert read_uleb128(b"\xaa" + bytes.fromhex(code) + b"\x55", 1) == (value, 1 + len(code) // 2)
+
+
+def test_damaged_uleb128_is_a_bitstream_error():
+    for damaged in (b"", b"\x80", b"\xff\xff", b"\xff" * 6):
+        with pytest.raises(BitstreamError, match="size:"):
+            read_uleb128(damaged, 0, "size")
+    with pytest.raises(ValueError):
+        uleb128(2 ** 32)

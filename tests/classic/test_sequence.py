@@ -10,6 +10,7 @@ import torch
 
 from codeclab import api
 from codeclab.bitstream import container
+from codeclab.bitstream.bits import uleb128
 from codeclab.classic import sequence
 from codeclab.classic.codec import ClassicCodec
 from codeclab.errors import BitstreamError, InputError, UnsupportedError
@@ -65,7 +66,7 @@ def test_structure_and_framing():
     assert [sequence.picture_qp(t, 30, 32) for t in range(1, 9)] == [35, 34, 35, 31, 35, 34, 35, 31]
     assert sequence.coded_size(144, 176) == (144, 176) and sequence.coded_size(9, 30) == (16, 32)
     records = [bytes([0x20]) + b"x" * 200, bytes([0xA1])]
-    payload = b"".join(sequence.uleb128(len(r)) + r for r in records)
+    payload = b"".join(uleb128(len(r)) + r for r in records)
     assert payload[:2] == bytes([201 & 0x7F | 0x80, 1])  # 201 in two ULEB128 bytes
     assert sequence.split_records(payload, 2) == [(0x20, b"x" * 200), (0xA1, b"")]
     for bad in (payload[:-1], payload + b"\x00", b"\x80" * 6):
