@@ -73,7 +73,7 @@ def decode_planes(params: PictureParams, payload: bytes, height: int, width: int
     picture_filter = filter_for_id(params.picture_filter)
     picture_data, side_info = split_side_info(payload)
     planes = decode_payload(params, picture_data, height, width).planes
-    return picture_filter.decode(planes, params.qp, side_info)
+    return picture_filter.decode(planes, params.qp, side_info, (height, width))
 
 
 @register
@@ -105,7 +105,7 @@ class ClassicCodec(Codec):
         planes, payload = encoded.planes, encoded.payload
         stats = {"ctu_bits": encoded.ctu_bits.tolist()}
         if self.picture_filter is not None:
-            planes, side_info = self.picture_filter.encode(planes, original, params.qp)
+            planes, side_info = self.picture_filter.encode(planes, original, params.qp, (height, width))
             payload = join_side_info(payload, side_info)
             stats["filter_bytes"] = len(side_info)
         recon = planes_to_rgb(planes, height, width, params.matrix)

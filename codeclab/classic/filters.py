@@ -33,15 +33,38 @@ BUILTIN_FILTER_MODULES = ("codeclab.hybrid.loopfilter",)
 
 
 class PictureFilter(Protocol):
-    """An in-loop filter stage after deblocking (encoder and decoder halves)."""
+    """An in-loop filter stage after deblocking (encoder and decoder halves).
+
+    ``size`` is the picture's luma (height, width) inside the CTU-padded planes: samples
+    beyond it are padding, which a video encoder does not even code (they hold whatever the
+    decoder left there), so a filter must neither learn from them nor count their error.
+    """
 
     tool_id: int  # 1..255, written in the picture parameters
 
-    def encode(self, recon: Planes, original: Planes, qp: int) -> tuple[Planes, bytes]:
+    def encode(self, recon: Planes, original: Planes, qp: int, size: tuple[int, int]) -> tuple[Planes, bytes]:
         """Filter ``recon`` knowing ``original``; returns (filtered planes, side information)."""
 
-    def decode(self, recon: Planes, qp: int, side_info: bytes) -> Planes:
+    def decode(self, recon: Planes, qp: int, side_info: bytes, size: tuple[int, int]) -> Planes:
         """Filter ``recon`` as the encoder did; ``BitstreamError`` on damaged side information."""
+
+
+def plane_sizes(size: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    """The picture's (height, width) in each 4:2:0 plane: Y, then Cb and Cr rounded up."""
+    height, width = size
+    chroma = ((height + 1) // 2, (width + 1) // 2)
+    return (height, width), chroma, chroma
+
+
+def replicate_edges(planes: Planes, size: tuple[int, int]) -> Planes:
+    """Padded planes whose padding repeats the picture's last row and column (``size`` as in
+    :class:`PictureFilter`), the padding HEVC gives reference pictures: a filter then sees
+    the same surroundings at a picture edge whatever the encoder left beyond it."""
+    out = []
+    for plane, (h, w) in zip(planes, plane_sizes(size)):
+        pad = ((0, plane.shape[0] - h), (0, plane.shape[1] - w))
+        out.append(np.pad(np.asarray(plane[:h, :w], dtype=np.int32), pad, mode="edge"))
+    return tuple(out)
 
 
 _FACTORIES: dict[int, Callable[[], PictureFilter]] = {}

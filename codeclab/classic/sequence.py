@@ -276,7 +276,7 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
             encoded = encode_planes(original, picture_params, coded)
         planes, data = encoded.planes, encoded.payload
         if picture_filter is not None:
-            planes, side_info = picture_filter.encode(planes, original, pqp)
+            planes, side_info = picture_filter.encode(planes, original, pqp, (height, width))
             data = join_side_info(data, side_info)
         buffer[t] = reference_picture(t, planes, encoded.picture, pocs)
         keep = reference_pocs(t + 1, intra_period, num_refs, GOP_SIZE)
@@ -350,7 +350,7 @@ def decode_sequence(header: StreamHeader, params: SequenceParams, payload: bytes
             decoded = decode_payload(picture_params, data, height, width, refs, len(pocs), coded)
         planes = decoded.planes
         if picture_filter is not None:
-            planes = picture_filter.decode(planes, qp, side_info)
+            planes = picture_filter.decode(planes, qp, side_info, (height, width))
         buffer[t] = reference_picture(t, planes, decoded.picture, pocs)
         keep = reference_pocs(t + 1, params.intra_period, params.num_refs, params.gop_size)
         buffer = {p: buffer[p] for p in keep}

@@ -7,7 +7,10 @@ It plugs into the classic codec's stage after deblocking (:mod:`codeclab.classic
                    └──────────── per CTU and component: keep one ◄─────────────────────┘
                                                             (modes, scales, flags: side information)
 
-The encoder runs the network once, then decides for each component (Y, Cb, Cr) by
+The network sees the picture with its padding made by repeating the last row and column
+(:func:`~codeclab.classic.filters.replicate_edges`: a video encoder leaves the padding of
+CTUs that stick out of the picture uncoded), and every distortion below is measured inside
+the picture only. The encoder runs the network once, then decides for each component (Y, Cb, Cr) by
 rate-distortion cost ``J = D + lambda R``, with HM's intra lambda
 (:func:`~codeclab.classic.quant.rd_lambda`) and, for chroma, HM's chroma distortion weight:
 
@@ -51,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from ..classic.filters import Planes, register_filter
+from ..classic.filters import Planes, plane_sizes, register_filter, replicate_edges
 from ..classic.partition import CTU_SIZE
 from ..classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
 from ..entropy.cabac import FINISH_ERRORS, contexts_at, decode_bin_stream, encode_bin_stream, update_context
@@ -73,10 +76,14 @@ FLAG_P_ON = 0.75
 CODEWORD_OVERHEAD_BITS = 8
 
 
-def ctu_sse(a: np.ndarray, b: np.ndarray, ctu: int) -> np.ndarray:
-    """(rows, cols) float64 sum of squared differences of each ``ctu`` x ``ctu`` block."""
+def ctu_sse(a: np.ndarray, b: np.ndarray, ctu: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """(rows, cols) float64 sum of squared differences of each ``ctu`` x ``ctu`` block, over
+    the top-left ``size`` (height, width) of the planes only (default: all of them)."""
     rows, cols = a.shape[0] // ctu, a.shape[1] // ctu
     diff = (a.astype(np.int64) - b.astype(np.int64)) ** 2
+    if size is not None:
+        diff[size[0]:] = 0
+        diff[:, size[1]:] = 0
     return diff.reshape(rows, ctu, cols, ctu).sum(axis=(1, 3)).astype(np.float64)
 
 
@@ -196,18 +203,20 @@ class NeuralLoopFilter:
     def program(self) -> Program:
         return load_program(self.weights)
 
-    def encode(self, recon: Planes, original: Planes, qp: int) -> tuple[Planes, bytes]:
+    def encode(self, recon: Planes, original: Planes, qp: int, size: tuple[int, int]) -> tuple[Planes, bytes]:
+        recon = replicate_edges(recon, size)
         residual = residuals(self.program, *recon, qp, device=self.device)
         lambdas = component_lambdas(qp)
         modes, scales, flags, planes = [], [], [], []
         cost_on = cost_off = 0.0  # J of the choices and of leaving the picture alone, in luma SSE units
-        for c, lam in enumerate(lambdas):
+        for c, (lam, visible) in enumerate(zip(lambdas, plane_sizes(size))):
             ctu = CTU_SIZE if c == 0 else CTU_SIZE // 2
-            sse_off = ctu_sse(recon[c], original[c], ctu)
+            sse_off = ctu_sse(recon[c], original[c], ctu, visible)
             best = None
             for scale in SCALES:
                 filtered = apply_residual(recon[c], residual[c], scale)
-                mode, chosen, cost = choose_mode(sse_off, ctu_sse(filtered, original[c], ctu), lam, c)
+                sse_on = ctu_sse(filtered, original[c], ctu, visible)
+                mode, chosen, cost = choose_mode(sse_off, sse_on, lam, c)
                 if best is None or cost < best[0]:
                     best = (cost, mode, scale, chosen, filtered)
             cost, mode, scale, chosen, filtered = best
@@ -221,11 +230,12 @@ class NeuralLoopFilter:
             return recon, write_side_info(0, [OFF] * 3, [SCALE_OFFSET] * 3, [])
         return tuple(planes), write_side_info(program_fingerprint(self.program), modes, scales, flags)
 
-    def decode(self, recon: Planes, qp: int, side_info: bytes) -> Planes:
+    def decode(self, recon: Planes, qp: int, side_info: bytes, size: tuple[int, int]) -> Planes:
         rows, cols = recon[0].shape[0] // CTU_SIZE, recon[0].shape[1] // CTU_SIZE
         modes, scales, flags = read_side_info(side_info, program_fingerprint(self.program), rows * cols)
         if not any(modes):
             return recon
+        recon = replicate_edges(recon, size)
         residual = residuals(self.program, *recon, qp, device=self.device, luma=modes[0] != OFF,
                              chroma=modes[1] != OFF or modes[2] != OFF)
         return tuple(recon[c] if modes[c] == OFF else

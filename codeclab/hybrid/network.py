@@ -1,10 +1,12 @@
 """The neural loop filter's network: two small residual CNNs on the 4:2:0 picture, conditioned on QP.
 
-Luma is filtered at its own resolution, so one 3x3 kernel serves every position (weight
-sharing makes it learn fast); chroma is filtered at chroma resolution, where its branch runs
-on a quarter of the samples::
+Both branches run at chroma resolution, a quarter of the luma samples. Luma is filtered on its
+2x2 phases (a pixel-unshuffle, as JVET's NNVC filters run luma), so each 3x3 kernel spans 6x6
+luma samples and the convolutions are wide (32 channels) at a quarter of the positions::
 
-    Y - 128, QP plane ─► conv3x3 2->Cy, ReLU ─► (conv3x3 Cy->Cy, ReLU) x (Ly-2) ─► conv3x3 Cy->1 ─► + Y
+    4 Y phases - 128, QP plane ─► conv3x3 5->Cy, ReLU ─► (conv3x3 Cy->Cy, ReLU) x (Ly-2) ─► conv3x3 Cy->4
+                                                              ─► pixel shuffle ─► + Y
+    (luma_half_res=False: Y - 128, QP plane ─► conv3x3 2->Cy ... Cy->1 ─► + Y, at full resolution)
 
     Cb, Cr, QP plane  ─► conv3x3 3->Cc, ReLU ─► (conv3x3 Cc->Cc, ReLU) x (Lc-2) ─► conv3x3 Cc->2 ─► + Cb, Cr
     (chroma_guide: the 4 luma phases first, 7->Cc)
@@ -16,6 +18,16 @@ post-processing in HEVC intra coding", MMM 2017, and most in-loop CNNs since lea
 residual). One set of weights serves every QP of the range it was trained on, through the QP
 plane (NNVC's filters take the QP as an input too).
 
+Why half resolution for luma: speed at equal cost. A full-resolution branch of 16 channels
+(2 -> 16 -> 16 -> 16 -> 1, 5.0 kMAC per luma sample) takes about 24 ms on a Kodak picture
+here, because oneDNN's 3x3 convolutions are inefficient at few channels (the last 16 -> 1
+layer alone costs as much as a 16 -> 16 one); the half-resolution 32-channel branch of the
+same 5.3 kMAC takes about 15 ms. Per step of training it learns more slowly (four phase
+filters share nothing), so it needs the longer run: after 10,000 steps it gains +0.10 dB on
+the luma of Kodak crops at QP 30-34 where the full-resolution 16x4 branch gains +0.18 dB --
+but the whole filter decodes in less than the classic decoder's time, and the full-resolution
+one does not (Kodak BD-rates and timings in the shipped card).
+
 Why chroma is not guided by luma by default: JVET's NNVC filters feed the co-located luma to
 the chroma branch, and on our training pairs that helps (Cb and Cr +0.4 to +1.4 dB), but the
 guide learns the luma-chroma relations of the 40 training photographs. On Kodak (never trained
@@ -24,14 +36,12 @@ gained 0.15 dB on Cb and 0.17 dB on Cr (1000 steps each, six 256x256 Kodak crops
 ``chroma_guide=True`` builds the guided variant; the integer program recognises either from
 its first layer.
 
-Cost with the defaults (Cy = 16, Ly = 4, Cc = 32, Lc = 4): 9 (2 Cy + (Ly-2) Cy^2 + Cy) = 5.0 k
-multiply-accumulates per luma sample for luma and 9 (3 Cc + (Lc-2) Cc^2 + 2 Cc) / 4 = 5.0 k for
-chroma: 10.0 kMAC per luma sample and 25.1 k parameters, the class of JVET's low-complexity
-filters. The size is set by the decoding budget, not by the gain: on Kodak at QP 32 the
-classic decoder takes about 0.07 s a picture, and the filter must not double that (on this
-2-core machine oneDNN runs these convolutions at about 65 GMAC/s). A 28.7 kMAC variant
-(``luma_channels=24, luma_layers=6, chroma_layers=5``) gains more (Kodak BD-rate -3.3%
-against -2.2%) but decodes 2.9 times slower than ``classic``.
+Cost with the defaults (Cy = 32, Ly = 4 at half resolution; Cc = 32, Lc = 4):
+9 (5 Cy + (Ly-2) Cy^2 + 4 Cy) / 4 = 5.3 k multiply-accumulates per luma sample for luma and
+9 (3 Cc + (Lc-2) Cc^2 + 2 Cc) / 4 = 5.0 k for chroma: 10.2 kMAC per luma sample and 41.1 k
+parameters, the class of JVET's low-complexity filters. The size is set by the decoding
+budget, not by the gain: on Kodak at QP 32 the classic decoder takes about 0.06 s a picture,
+and the filter must not double that.
 
 Training (:meth:`LoopFilterNet.training_loss`, driven by ``codeclab train``) minimises the
 mean squared error of Y, Cb and Cr, each plane weighted equally: PSNR-RGB, the target
@@ -163,9 +173,9 @@ class ConvStack(nn.Module):
 class LoopFilterNet(nn.Module):
     """The filter network (module docstring); ``qat=True`` runs the integer program's roundings."""
 
-    def __init__(self, luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32,
+    def __init__(self, luma_channels: int = 32, luma_layers: int = 4, chroma_channels: int = 32,
                  chroma_layers: int = 4, qat: bool = False, chroma_guide: bool = False,
-                 luma_half_res: bool = False) -> None:
+                 luma_half_res: bool = True) -> None:
         super().__init__()
         self.luma = ConvStack(5, luma_channels, luma_layers, 4) if luma_half_res else \
             ConvStack(2, luma_channels, luma_layers, 1)
@@ -232,10 +242,10 @@ def integer_program(model: LoopFilterNet) -> Program:
 
 
 @register_model(MODEL_NAME)
-def nnlf(luma_channels: int = 16, luma_layers: int = 4, chroma_channels: int = 32, chroma_layers: int = 4,
-         qat: bool = False, chroma_guide: bool = False, luma_half_res: bool = False) -> LoopFilterNet:
+def nnlf(luma_channels: int = 32, luma_layers: int = 4, chroma_channels: int = 32, chroma_layers: int = 4,
+         qat: bool = False, chroma_guide: bool = False, luma_half_res: bool = True) -> LoopFilterNet:
     """The neural loop filter network; ``qat=True`` for quantisation-aware fine-tuning,
     ``chroma_guide=True`` for a chroma branch that also reads the co-located luma,
-    ``luma_half_res=True`` for a luma branch on the 2x2 phases at half resolution."""
+    ``luma_half_res=False`` for a luma branch at full resolution."""
     return LoopFilterNet(luma_channels, luma_layers, chroma_channels, chroma_layers, qat, chroma_guide,
                          luma_half_res)

@@ -20,12 +20,12 @@ class OffsetFilter:
 
     tool_id = TEST_TOOL
 
-    def encode(self, recon, original, qp):
+    def encode(self, recon, original, qp, size):
         offset = int(np.clip(np.round(np.mean(original[0] - recon[0])), -8, 7))
         side_info = bytes([offset & 0xFF])
-        return self.decode(recon, qp, side_info), side_info
+        return self.decode(recon, qp, side_info, size), side_info
 
-    def decode(self, recon, qp, side_info):
+    def decode(self, recon, qp, side_info, size):
         if len(side_info) != 1:
             raise BitstreamError("offset filter: one byte of side information expected")
         offset = side_info[0] - 256 * (side_info[0] > 127)

@@ -18,6 +18,10 @@ from codeclab.hybrid.network import integer_program
 from .conftest import random_network
 
 
+#: The coded crop fills its CTUs: no padding.
+SIZE = (128, 128)
+
+
 class ProgramFilter(NeuralLoopFilter):
     """The filter with the test's program instead of the shipped weights."""
 
@@ -105,14 +109,14 @@ def test_flags_switch_the_filter_off_where_it_hurts(program, coded_crop):
     perfect[:64, :] = recon[0][:64, :]  # the top CTU row is already perfect
     cut = (perfect, recon[1], recon[2])  # and so are both chroma planes
     loop_filter = ProgramFilter(program)
-    planes, side_info = loop_filter.encode(recon, cut, qp)
+    planes, side_info = loop_filter.encode(recon, cut, qp, SIZE)
     modes, _, flags = read_side_info(side_info, program_fingerprint(program), 4)
     assert modes[1] == OFF and modes[2] == OFF
     assert np.array_equal(planes[1], recon[1]) and np.array_equal(planes[0][:64], recon[0][:64])
     assert flags[0][:2].tolist() == [0, 0]
     sse = lambda p: ctu_sse(p, perfect, 64)
     assert (sse(planes[0]) <= sse(recon[0])).all()
-    assert np.array_equal(loop_filter.decode(recon, qp, side_info)[0], planes[0])
+    assert np.array_equal(loop_filter.decode(recon, qp, side_info, SIZE)[0], planes[0])
     assert not np.array_equal(filtered[0][:64], recon[0][:64])  # the network did change that row
 
 
@@ -120,11 +124,11 @@ def test_decoder_refuses_side_info_of_other_weights(program, coded_crop):
     _, recon, qp = coded_crop
     loop_filter = ProgramFilter(program)
     target = filter_planes(program, *recon, qp)  # a picture the filter restores perfectly
-    _, side_info = loop_filter.encode(recon, target, qp)
+    _, side_info = loop_filter.encode(recon, target, qp, SIZE)
     assert side_info[0] == ON | ON << 2 | ON << 4, "every component should be filtered everywhere"
     other = side_info[:1] + bytes([side_info[1] ^ 1]) + side_info[2:]
     with pytest.raises(BitstreamError, match="other filter weights"):
-        loop_filter.decode(recon, qp, other)
+        loop_filter.decode(recon, qp, other, SIZE)
 
 
 def test_a_picture_left_alone_costs_one_byte_and_needs_no_weights(program, coded_crop):
@@ -132,9 +136,32 @@ def test_a_picture_left_alone_costs_one_byte_and_needs_no_weights(program, coded
     one byte of side information, no fingerprint, and any decoder returns the planes untouched."""
     _, recon, qp = coded_crop
     loop_filter = ProgramFilter(program)
-    planes, side_info = loop_filter.encode(recon, recon, qp)  # nothing to restore
+    planes, side_info = loop_filter.encode(recon, recon, qp, SIZE)  # nothing to restore
     assert side_info == b"\x00" and all(np.array_equal(p, r) for p, r in zip(planes, recon))
     other = integer_program(random_network(coded_crop, seed=1))
     assert program_fingerprint(other) != program_fingerprint(program)
-    decoded = ProgramFilter(other).decode(recon, qp, side_info)
+    decoded = ProgramFilter(other).decode(recon, qp, side_info, SIZE)
     assert all(np.array_equal(p, r) for p, r in zip(decoded, recon))
+
+
+def test_padding_beyond_the_picture_is_neither_seen_nor_counted(program, coded_crop):
+    """A video encoder leaves the padding of CTUs that stick out of the picture uncoded: what
+    it holds must change neither the decisions nor the picture (the filter repeats the edge
+    samples, and measures its distortion inside the picture only)."""
+    original, recon, qp = coded_crop
+    size = (100, 90)  # the picture; the rest of the 128x128 planes is padding
+    loop_filter = ProgramFilter(program)
+    results = []
+    for fill in (0, 255):
+        padded = []
+        for plane, (h, w) in zip(recon, ((100, 90), (50, 45), (50, 45))):
+            plane = plane.copy()
+            plane[h:], plane[:, w:] = fill, fill
+            padded.append(plane)
+        planes, side_info = loop_filter.encode(tuple(padded), original, qp, size)
+        decoded = loop_filter.decode(tuple(padded), qp, side_info, size)
+        assert all(np.array_equal(a[:h, :w], b[:h, :w])
+                   for a, b, (h, w) in zip(planes, decoded, ((100, 90), (50, 45), (50, 45))))
+        results.append((side_info, [p[:h, :w] for p, (h, w) in zip(planes, ((100, 90), (50, 45), (50, 45)))]))
+    assert results[0][0] == results[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(results[0][1], results[1][1]))

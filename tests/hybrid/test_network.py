@@ -33,7 +33,8 @@ def test_a_fresh_network_is_the_identity(coded_crop):
     out_y, out_c = LoopFilterNet()(y, c, q)
     assert torch.equal(out_y, y) and torch.equal(out_c, c)
     assert LoopFilterNet(luma_layers=4, chroma_layers=5).receptive_radius == 10
-    assert LoopFilterNet(luma_layers=7, chroma_layers=2).receptive_radius == 8
+    assert LoopFilterNet(luma_layers=7, chroma_layers=2).receptive_radius == 14  # 2 luma samples a layer
+    assert LoopFilterNet(luma_layers=7, chroma_layers=2, luma_half_res=False).receptive_radius == 8
 
 
 def test_fake_rounding_passes_gradients_straight_through():

@@ -72,9 +72,10 @@ CTU = 64
 # ```
 #
 # A filter is any object with a `tool_id` (one byte in the picture parameters, so a decoder
-# knows which filter to run) and two methods: `encode(recon, original, qp)` returns the
-# filtered planes and the side information, and `decode(recon, qp, side_info)` must return
-# the same planes. Planes are padded int32 arrays (Y, Cb, Cr), 4:2:0, in whole 64×64 CTUs.
+# knows which filter to run) and two methods: `encode(recon, original, qp, size)` returns the
+# filtered planes and the side information, and `decode(recon, qp, side_info, size)` must
+# return the same planes. Planes are padded int32 arrays (Y, Cb, Cr), 4:2:0, in whole 64×64
+# CTUs; `size` is the picture's (height, width) inside them.
 #
 # Our first filter changes nothing: it records what it is shown. Coding the two training
 # pictures at three QPs with it yields pairs *(deblocked luma, original luma)* — exactly the
@@ -92,8 +93,8 @@ CTU = 64
 # ```
 #
 # 滤波器可以是任何对象，只要有一个 `tool_id`（在图像参数里占一个字节，解码器据此知道该运行哪个滤波器）和两个方法：
-# `encode(recon, original, qp)` 返回滤波后的各平面和边信息，`decode(recon, qp, side_info)` 必须返回同样的平面。
-# 各平面是填充过的 int32 数组（Y、Cb、Cr），4:2:0，尺寸为整数个 64×64 的 CTU。
+# `encode(recon, original, qp, size)` 返回滤波后的各平面和边信息，`decode(recon, qp, side_info, size)` 必须返回同样的平面。
+# 各平面是填充过的 int32 数组（Y、Cb、Cr），4:2:0，尺寸为整数个 64×64 的 CTU；`size` 是图像本身在其中的（高，宽）。
 #
 # 我们的第一个滤波器什么都不改：它只记录看到的东西。用它在三个 QP 下编码两幅训练图，就得到一组组*（去块后的亮度，原始亮度）*——
 # 正是解码器输出的图像，也正是环路滤波器要学着去改进的东西。
@@ -107,11 +108,11 @@ class Recorder:
     def __init__(self):
         self.pairs = []
 
-    def encode(self, recon, original, qp):
+    def encode(self, recon, original, qp, size):
         self.pairs.append((recon[0].copy(), original[0].copy(), qp))
         return recon, b""
 
-    def decode(self, recon, qp, side_info):
+    def decode(self, recon, qp, side_info, size):
         return recon
 
 
@@ -287,14 +288,14 @@ class TutorialLoopFilter:
     def filtered(self, luma: np.ndarray, qp: int) -> np.ndarray:
         return np.clip(luma + integer_correction(self.program, luma, qp), 0, 255).astype(np.int32)
 
-    def encode(self, recon, original, qp):
+    def encode(self, recon, original, qp, size):
         luma = recon[0]
         filtered = self.filtered(luma, qp)
         flags = ctu_errors(filtered, original[0]) < ctu_errors(luma, original[0])
         side_info = (bytes([1]) + np.packbits(flags.reshape(-1)).tobytes()) if flags.any() else bytes([0])
         return (apply_flags(luma, filtered, flags), recon[1], recon[2]), side_info
 
-    def decode(self, recon, qp, side_info):
+    def decode(self, recon, qp, side_info, size):
         luma = recon[0]
         shape = (luma.shape[0] // CTU, luma.shape[1] // CTU)
         count = shape[0] * shape[1]
@@ -475,7 +476,7 @@ def tenth_db_right(value):
 def damage_right(exception):
     planes = tuple(np.zeros(s, np.int32) for s in ((128, 128), (64, 64), (64, 64)))
     try:
-        TutorialLoopFilter(program).decode(planes, 37, bytes([7, 0]))
+        TutorialLoopFilter(program).decode(planes, 37, bytes([7, 0]), (128, 128))
     except Exception as raised:
         return type(raised) is exception
     return False
