@@ -18,6 +18,11 @@ Export after quantisation-aware training, and record what the shipped program sc
 
     python -m codeclab.hybrid.weights RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors] [--force]
     python -m codeclab.hybrid.weights --evaluation BENCH_SUMMARY.json [--out ...]
+
+To train on from a program (the shipped one by default), turn it back into float weights,
+the ``--init`` of a ``codeclab train --model nnlf`` run::
+
+    python -m codeclab.hybrid.weights --to-float START.safetensors [--out PROGRAM]
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ import torch
 from ..errors import CodecLabError, InputError, UnsupportedError
 from ..io.files import atomic_write
 from ..learned.weights import WEIGHTS_DIR
-from .integer import (BRANCH_CHANNELS, IntegerLayer, Layers, Program, check_bound, macs_per_luma_sample,
-                      program_fingerprint)
+from .integer import (BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
+                      macs_per_luma_sample, program_fingerprint)
 
 #: The shipped program of tool id 1.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "nnlf.safetensors"
@@ -143,6 +148,8 @@ RUN_FIELDS = ("command", "data", "steps", "wall_seconds", "hardware", "config", 
 def training_record(run_card: dict, depth: int = 0) -> dict:
     """The run's record, and under ``"init"`` the record of the run it started from (``--init``:
     the float run before quantisation-aware fine-tuning), as far back as the cards exist."""
+    if "converted_from" in run_card:  # float weights made from a program (--to-float)
+        return {"converted_from": run_card["converted_from"], "init": run_card.get("program_training")}
     record = {k: run_card.get(k) for k in RUN_FIELDS}
     init = (run_card.get("config") or {}).get("init")
     init_card = Path(init).with_suffix(".json") if init else None
@@ -190,17 +197,75 @@ def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike) ->
     return card_path
 
 
+#: Fraction bits given to every hidden activation of a program turned back into a float network.
+FLOAT_HIDDEN_FRAC = 8
+
+
+def float_network(program: Program, calibrated: bool = False):
+    """The float :class:`~.network.LoopFilterNet` that computes ``program``.
+
+    Layer ``l`` of the program holds ``W = w 2^f`` and ``B + 2^(s-1)`` with ``B = b 2^(f + F_in)``
+    and ``s = f + F_in - F_out``, so ``w = W / 2^f`` and ``b = B / 2^(f + F_in)`` once the
+    fraction bits ``F`` of the hidden activations are known. The program does not store them,
+    and need not: ReLU is positively homogeneous, so any choice (``FLOAT_HIDDEN_FRAC`` here)
+    gives the same function, up to the program's activation clip. With ``calibrated`` the
+    network keeps those grids (its QAT forward and :func:`~.network.integer_program` give
+    the program back); without, a QAT run calibrates afresh (for further float training).
+    """
+    from .network import nnlf
+
+    model = nnlf(luma_channels=program.luma[0].weight.shape[0], luma_layers=len(program.luma),
+                 chroma_channels=program.chroma[0].weight.shape[0], chroma_layers=len(program.chroma),
+                 chroma_guide=program.chroma_guided, luma_half_res=program.luma_half_res, qat=calibrated)
+    for branch, layers in program.branches().items():
+        stack = getattr(model, branch)
+        fracs = [INPUT_FRAC] + [FLOAT_HIDDEN_FRAC] * (len(layers) - 1) + [OUTPUT_FRAC]
+        with torch.no_grad():
+            for i, (layer, conv) in enumerate(zip(layers, stack.convs)):
+                exponent = layer.shift - fracs[i] + fracs[i + 1]
+                conv.weight.copy_(layer.weight.to(torch.float64) * 2.0 ** -exponent)
+                offset = 2 ** (layer.shift - 1)
+                conv.bias.copy_((layer.bias.to(torch.float64) - offset) * 2.0 ** -(exponent + fracs[i]))
+            stack.act_frac.fill_(FLOAT_HIDDEN_FRAC if calibrated else -1)
+    return model
+
+
+def write_float(program: Program, out: str | os.PathLike, source: str | os.PathLike) -> tuple[Path, Path]:
+    """Write the float form of ``program`` as ``codeclab train`` exports weights (an ``--init``)."""
+    from ..train.checkpoint import export_weights
+    from .network import MODEL_NAME
+
+    model = float_network(program)
+    args = {"luma_channels": model.luma.convs[0].out_channels, "luma_layers": len(model.luma.convs),
+            "chroma_channels": model.chroma.convs[0].out_channels, "chroma_layers": len(model.chroma.convs),
+            "chroma_guide": model.chroma_guide, "luma_half_res": model.luma_half_res}
+    card = {"model": MODEL_NAME, "model_args": args, "converted_from": str(Path(source).resolve()),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    source_card = Path(source).with_suffix(".json")
+    if source_card.is_file():  # so the next run's card records how its starting point was trained
+        card["program_training"] = json.loads(source_card.read_text()).get("training")
+    return export_weights(model.state_dict(), out, card)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.weights", description=__doc__.splitlines()[0])
     parser.add_argument("trained", nargs="?", help="the QAT run's nnlf.safetensors (written by codeclab train)")
     parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program to write (default %(default)s)")
     parser.add_argument("--evaluation", metavar="BENCH.json",
                         help="instead: record this 'codeclab bench --json' summary in the card of --out")
+    parser.add_argument("--to-float", metavar="START.safetensors",
+                        help="instead: write the program at --out as float weights (codeclab train --init)")
     parser.add_argument("--force", action="store_true", help="replace an existing program at --out")
     args = parser.parse_args(argv)
-    if (args.trained is None) == (args.evaluation is None):
-        parser.error("give the trained weights, or --evaluation")
+    if (args.trained is not None) + (args.evaluation is not None) + (args.to_float is not None) != 1:
+        parser.error("give the trained weights, or --evaluation, or --to-float")
     try:
+        if args.to_float:
+            if Path(args.to_float).exists() and not args.force:
+                raise InputError(f"{args.to_float} exists (use --force to replace it)")
+            path, _ = write_float(load_program(args.out), args.to_float, args.out)
+            print(f"wrote {path}: the float form of {args.out}")
+            return 0
         if args.evaluation:
             print(f"recorded {args.evaluation} in {record_evaluation(args.out, args.evaluation)}")
             return 0

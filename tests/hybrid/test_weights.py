@@ -70,3 +70,21 @@ def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
     target.write_bytes(b"keep me")
     assert main([str(tmp_path / "trained.safetensors"), "--out", str(target)]) == 2
     assert "exists (use --force" in capsys.readouterr().err and target.read_bytes() == b"keep me"
+
+
+def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_path):
+    from codeclab.hybrid.network import integer_program
+    from codeclab.hybrid.weights import float_network, main
+    from codeclab.train.checkpoint import load_exported
+
+    program = load_program(DEFAULT_WEIGHTS)
+    calibrated = float_network(program, calibrated=True)
+    assert program_tensors(integer_program(calibrated)).keys() == program_tensors(program).keys()
+    assert all(torch.equal(a, b) for a, b in zip(program_tensors(integer_program(calibrated)).values(),
+                                                    program_tensors(program).values()))
+    # The file a further float run starts from: uncalibrated, and it names its model.
+    assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 0
+    state, header = load_exported(tmp_path / "start.safetensors")
+    assert header["codeclab.model"] == "nnlf" and json.loads(header["codeclab.model_args"])["luma_half_res"]
+    assert (state["luma.act_frac"] == -1).all()
+    assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 2  # no overwrite without --force
