@@ -40,6 +40,7 @@ import torch
 from ..errors import CodecLabError, InputError, UnsupportedError
 from ..io.files import atomic_write
 from ..learned.weights import WEIGHTS_DIR
+from ..train.checkpoint import record_evaluation, training_record
 from .integer import (BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
                       macs_per_luma_sample, program_fingerprint)
 
@@ -141,23 +142,6 @@ def load_program(path: str | os.PathLike = DEFAULT_WEIGHTS) -> Program:
         raise InputError(f"cannot use loop-filter weights {path}: {' '.join(str(exc).split())}") from None
 
 
-#: What the card keeps of each training run's own card.
-RUN_FIELDS = ("command", "data", "steps", "wall_seconds", "hardware", "config", "torch", "codeclab")
-
-
-def training_record(run_card: dict, depth: int = 0) -> dict:
-    """The run's record, and under ``"init"`` the record of the run it started from (``--init``:
-    the float run before quantisation-aware fine-tuning), as far back as the cards exist."""
-    if "converted_from" in run_card:  # float weights made from a program (--to-float)
-        return {"converted_from": run_card["converted_from"], "init": run_card.get("program_training")}
-    record = {k: run_card.get(k) for k in RUN_FIELDS}
-    init = (run_card.get("config") or {}).get("init")
-    init_card = Path(init).with_suffix(".json") if init else None
-    if init_card is not None and init_card.is_file() and depth < 8:
-        record["init"] = training_record(json.loads(init_card.read_text()), depth + 1)
-    return record
-
-
 def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS) -> tuple[Path, Path]:
     """Turn the QAT run's exported float weights (``codeclab train`` output) into the shipped program."""
     from ..train.checkpoint import load_exported
@@ -180,21 +164,6 @@ def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS)
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "training": training_record(trained_card)}
     return save_program(out, program, card)
-
-
-def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike) -> Path:
-    """Copy a ``codeclab bench --json`` summary (its results and BD-rates) into the card of ``weights``."""
-    from ..io.files import read_bytes
-
-    card_path = Path(weights).with_suffix(".json")
-    try:
-        card = json.loads(read_bytes(card_path, what="model card"))
-        bench = json.loads(read_bytes(summary, what="bench summary"))
-    except ValueError as exc:
-        raise InputError(f"not JSON: {exc}") from None
-    card["evaluation"] = {"bench_summary": str(Path(summary).resolve()), **bench}
-    atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-    return card_path
 
 
 #: Fraction bits given to every hidden activation of a program turned back into a float network.
@@ -243,7 +212,7 @@ def write_float(program: Program, out: str | os.PathLike, source: str | os.PathL
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     source_card = Path(source).with_suffix(".json")
     if source_card.is_file():  # so the next run's card records how its starting point was trained
-        card["program_training"] = json.loads(source_card.read_text()).get("training")
+        card["training"] = json.loads(source_card.read_text()).get("training")
     return export_weights(model.state_dict(), out, card)
 
 
