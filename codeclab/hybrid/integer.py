@@ -252,6 +252,23 @@ def memory_order(a: Tensor) -> np.ndarray | None:
     return a.numpy().reshape(-1) if a.is_contiguous() else None
 
 
+#: Layers' weights already in a compute type: (layer, dtype, device) -> (layer, W, bias).
+_COMPUTE_WEIGHTS: dict = {}
+
+
+def compute_weights(layer: IntegerLayer, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The layer's W (channels-last) and bias as ``dtype`` on ``device``, made once per layer:
+    a decoder filters picture after picture with the same program."""
+    key = (id(layer), dtype, device)
+    hit = _COMPUTE_WEIGHTS.get(key)
+    if hit is None or hit[0] is not layer:  # an id may be reused once a program is freed
+        if len(_COMPUTE_WEIGHTS) > 256:
+            _COMPUTE_WEIGHTS.clear()
+        weight = layer.weight.to(device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        hit = _COMPUTE_WEIGHTS[key] = (layer, weight, layer.bias.to(device=device, dtype=dtype))
+    return hit[1], hit[2]
+
+
 def run_layers(layers: Layers, a: Tensor) -> Tensor:
     """A branch on integer-valued activations ``a`` (N, C, h, w); returns its residual R.
 
@@ -260,9 +277,7 @@ def run_layers(layers: Layers, a: Tensor) -> Tensor:
     a = a.contiguous(memory_format=torch.channels_last)
     with torch.backends.cudnn.flags(enabled=False):
         for layer in layers:
-            weight = layer.weight.to(device=a.device, dtype=a.dtype).contiguous(memory_format=torch.channels_last)
-            bias = layer.bias.to(device=a.device, dtype=a.dtype)
-            a = F.conv2d(a, weight, bias, padding=1)
+            a = F.conv2d(a, *compute_weights(layer, a.dtype, a.device), padding=1)
             flat = memory_order(a)
             if flat is None:
                 a = requantize_tensor(a, layer.shift, layer.hidden)
@@ -287,6 +302,37 @@ def run_banded(layers: Layers, a: Tensor, band_rows: int = BAND_ROWS) -> Tensor:
     return torch.cat(bands, dim=-2)
 
 
+#: The 2x2 phases of a luma plane in pixel-unshuffle order (channel 2 i + j holds rows i::2, columns j::2).
+PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def program_input(planes: list[np.ndarray | float], shape: tuple[int, int], dtype: torch.dtype,
+                  device: torch.device) -> Tensor:
+    """(1, C, h, w) channels-last input of a branch, one channel per entry of ``planes``: an
+    8-bit plane (stored as ``v - 128``) or a number (a constant plane: the QP input).
+
+    The same integers as :func:`luma_input` / :func:`chroma_input`, written straight into
+    the layout the convolutions run in (one pass per channel, no concatenation or reorder).
+    """
+    a = np.empty((*shape, len(planes)), dtype=torch.empty((), dtype=dtype).numpy().dtype)
+    for k, plane in enumerate(planes):
+        if isinstance(plane, np.ndarray):
+            np.subtract(plane, 128, out=a[..., k], casting="unsafe")
+        else:
+            a[..., k] = plane
+    return torch.from_numpy(a).permute(2, 0, 1)[None].to(device)
+
+
+def luma_phases(y: np.ndarray) -> list[np.ndarray]:
+    """The four 2x2 phases of a luma plane (views), in pixel-unshuffle order."""
+    return [y[i::2, j::2] for i, j in PHASES]
+
+
+def output_planes(r: Tensor) -> np.ndarray:
+    """(1, C, h, w) residuals -> (h, w, C) int32 array (any memory layout, any device)."""
+    return r[0].permute(1, 2, 0).cpu().numpy().astype(np.int32)
+
+
 def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, qp: int,
               device: str | torch.device = "cpu", *, luma: bool = True,
               chroma: bool = True) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -294,17 +340,24 @@ def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, q
     even), computed exactly; ``luma=False`` / ``chroma=False`` skip a branch (None)."""
     device = torch.device(device)
     dtype = compute_dtype(device)
-    as_tensor = lambda p: torch.from_numpy(np.ascontiguousarray(p)).to(device=device, dtype=dtype)[None, None]
-    to_numpy = lambda t: t.to(device="cpu", dtype=torch.int32).numpy()
-    ty = as_tensor(y) - 128
     qp_value = 4.0 * (qp - 32)
+    height, width = y.shape
+    half = (height // 2, width // 2)
     r_y = r_cb = r_cr = None
     if luma:
-        half = program.luma_half_res
-        r_y = to_numpy(luma_residual(run_banded(program.luma, luma_input(ty, qp_value, half)), half)[0, 0])
+        if program.luma_half_res:
+            out = output_planes(run_banded(program.luma, program_input([*luma_phases(y), qp_value], half,
+                                                                       dtype, device)))
+            # Pixel shuffle: phase 2 i + j of half-resolution position (r, c) is luma sample (2 r + i, 2 c + j).
+            r_y = out.reshape(*half, 2, 2).transpose(0, 2, 1, 3).reshape(height, width)
+        else:
+            r_y = output_planes(run_banded(program.luma, program_input([y, qp_value], (height, width),
+                                                                       dtype, device)))[..., 0]
     if chroma:
-        c = torch.cat([as_tensor(cb), as_tensor(cr)], dim=1) - 128
-        r_cb, r_cr = to_numpy(run_banded(program.chroma, chroma_input(ty, c, qp_value, program.chroma_guided))[0])
+        guide = luma_phases(y) if program.chroma_guided else []
+        out = output_planes(run_banded(program.chroma, program_input([*guide, cb, cr, qp_value], half,
+                                                                     dtype, device)))
+        r_cb, r_cr = out[..., 0], out[..., 1]
     return r_y, r_cb, r_cr
 
 
