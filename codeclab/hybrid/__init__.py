@@ -4,9 +4,9 @@ The first tool is a neural in-loop filter after deblocking, the codec ``classic-
 
     classic decoder ─► deblocking ─► neural loop filter (picture-filter tool id 1) ─► picture
 
-- :mod:`.network` -- the filter's CNN (luma branch at full resolution, chroma branch at half,
-  QP as an input), float and quantisation-aware, registered as model ``nnlf`` for
-  ``codeclab train``;
+- :mod:`.network` -- the filter's CNN (luma on its 2x2 phases and chroma, both at chroma
+  resolution, QP as an input), float and quantisation-aware, registered as model ``nnlf``
+  for ``codeclab train``;
 - :mod:`.integer` -- the network as an integer program whose output is provably the same on
   every machine and thread count (every partial sum below 2^24);
 - :mod:`.loopfilter` -- the :class:`~codeclab.classic.filters.PictureFilter`: per-component,
@@ -18,10 +18,15 @@ The first tool is a neural in-loop filter after deblocking, the codec ``classic-
 Training, from photos to shipped weights (the shipped program's card records the exact
 commands, steps and times of its runs)::
 
-    python -m codeclab.hybrid.pairs --data ../shared/data/train --out runs/nnlf_data
-    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 2500 \\
+    python -m codeclab.hybrid.pairs --data ../shared/data/train --out runs/nnlf_data --crops 30
+    codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 10000 \\
                    --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true --init runs/nnlf_float/nnlf.safetensors \\
                    --data runs/nnlf_data --out runs/nnlf_qat --steps 300 --batch-size 16 --crop 128 --lr 1e-4 --warmup 20
     python -m codeclab.hybrid.weights runs/nnlf_qat/nnlf.safetensors --force
+
+To train on from the shipped program instead of from scratch, start the float run from
+its float form (``--init runs/start.safetensors``)::
+
+    python -m codeclab.hybrid.weights --to-float runs/start.safetensors
 """
