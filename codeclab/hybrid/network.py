@@ -25,8 +25,10 @@ layer alone costs as much as a 16 -> 16 one); the half-resolution 32-channel bra
 same 5.3 kMAC takes about 15 ms. Per step of training it learns more slowly (four phase
 filters share nothing), so it needs the longer run: after 10,000 steps it gains +0.10 dB on
 the luma of Kodak crops at QP 30-34 where the full-resolution 16x4 branch gains +0.18 dB --
-but the whole filter decodes in less than the classic decoder's time, and the full-resolution
-one does not (Kodak BD-rates and timings in the shipped card).
+but on the machine it was measured on the whole filter decoded in less than the classic
+decoder's time and the full-resolution one did not. The shipped program is that branch
+trained on for 16,000 more steps on twice the pairs (Kodak BD-rates, timings and the runs
+in the shipped card).
 
 Why chroma is not guided by luma by default: JVET's NNVC filters feed the co-located luma to
 the chroma branch, and on our training pairs that helps (Cb and Cr +0.4 to +1.4 dB), but the
@@ -40,8 +42,9 @@ Cost with the defaults (Cy = 32, Ly = 4 at half resolution; Cc = 32, Lc = 4):
 9 (5 Cy + (Ly-2) Cy^2 + 4 Cy) / 4 = 5.3 k multiply-accumulates per luma sample for luma and
 9 (3 Cc + (Lc-2) Cc^2 + 2 Cc) / 4 = 5.0 k for chroma: 10.2 kMAC per luma sample and 41.1 k
 parameters, the class of JVET's low-complexity filters. The size is set by the decoding
-budget, not by the gain: on Kodak at QP 32 the classic decoder takes about 0.06 s a picture,
-and the filter must not double that.
+budget, not by the gain: on Kodak at QP 32 the classic decoder takes 0.04 to 0.06 s a picture
+(by machine), and the filter must not double that. Its convolutions are compute-bound
+(the 32 -> 32 layers run near the two cores' float32 peak), so the budget is in MACs.
 
 Training (:meth:`LoopFilterNet.training_loss`, driven by ``codeclab train``) minimises the
 mean squared error of Y, Cb and Cr, each plane weighted equally: PSNR-RGB, the target
