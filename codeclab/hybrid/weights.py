@@ -40,7 +40,6 @@ import torch
 from ..errors import CodecLabError, InputError, UnsupportedError
 from ..io.files import atomic_write
 from ..learned.weights import WEIGHTS_DIR
-from ..train.checkpoint import record_evaluation, training_record
 from .integer import (BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
                       macs_per_luma_sample, program_fingerprint)
 
@@ -142,6 +141,24 @@ def load_program(path: str | os.PathLike = DEFAULT_WEIGHTS) -> Program:
         raise InputError(f"cannot use loop-filter weights {path}: {' '.join(str(exc).split())}") from None
 
 
+#: What the card keeps of each training run's own card.
+RUN_FIELDS = ("command", "data", "steps", "wall_seconds", "hardware", "config", "torch", "codeclab")
+
+
+def training_record(run_card: dict, depth: int = 0) -> dict:
+    """The run's record, and under ``"init"`` the record of what it started from (``--init``:
+    the float run before quantisation-aware fine-tuning, or a program turned back into float
+    weights by ``--to-float``), as far back as the cards exist."""
+    if "converted_from" in run_card:  # the float form of a program: that program's own record
+        return {"weights": run_card["converted_from"], "training": run_card.get("training")}
+    record = {k: run_card.get(k) for k in RUN_FIELDS}
+    init = (run_card.get("config") or {}).get("init")
+    init_card = Path(init).with_suffix(".json") if init else None
+    if init_card is not None and init_card.is_file() and depth < 8:
+        record["init"] = training_record(json.loads(init_card.read_text()), depth + 1)
+    return record
+
+
 def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS) -> tuple[Path, Path]:
     """Turn the QAT run's exported float weights (``codeclab train`` output) into the shipped program."""
     from ..train.checkpoint import load_exported
@@ -166,8 +183,30 @@ def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS)
     return save_program(out, program, card)
 
 
+def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike) -> Path:
+    """Copy a ``codeclab bench --json`` summary (its results and BD-rates) into the card of ``weights``."""
+    from ..io.files import read_bytes
+
+    card_path = Path(weights).with_suffix(".json")
+    try:
+        card = json.loads(read_bytes(card_path, what="model card"))
+        bench = json.loads(read_bytes(summary, what="bench summary"))
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}") from None
+    card["evaluation"] = {"bench_summary": str(Path(summary).resolve()), **bench}
+    atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return card_path
+
+
 #: Fraction bits given to every hidden activation of a program turned back into a float network.
 FLOAT_HIDDEN_FRAC = 8
+
+
+def network_args(program: Program) -> dict:
+    """The ``nnlf`` builder arguments of the network whose shape ``program`` has."""
+    return {"luma_channels": program.luma[0].weight.shape[0], "luma_layers": len(program.luma),
+            "chroma_channels": program.chroma[0].weight.shape[0], "chroma_layers": len(program.chroma),
+            "chroma_guide": program.chroma_guided, "luma_half_res": program.luma_half_res}
 
 
 def float_network(program: Program, calibrated: bool = False):
@@ -183,9 +222,7 @@ def float_network(program: Program, calibrated: bool = False):
     """
     from .network import nnlf
 
-    model = nnlf(luma_channels=program.luma[0].weight.shape[0], luma_layers=len(program.luma),
-                 chroma_channels=program.chroma[0].weight.shape[0], chroma_layers=len(program.chroma),
-                 chroma_guide=program.chroma_guided, luma_half_res=program.luma_half_res, qat=calibrated)
+    model = nnlf(**network_args(program), qat=calibrated)
     for branch, layers in program.branches().items():
         stack = getattr(model, branch)
         fracs = [INPUT_FRAC] + [FLOAT_HIDDEN_FRAC] * (len(layers) - 1) + [OUTPUT_FRAC]
@@ -204,16 +241,12 @@ def write_float(program: Program, out: str | os.PathLike, source: str | os.PathL
     from ..train.checkpoint import export_weights
     from .network import MODEL_NAME
 
-    model = float_network(program)
-    args = {"luma_channels": model.luma.convs[0].out_channels, "luma_layers": len(model.luma.convs),
-            "chroma_channels": model.chroma.convs[0].out_channels, "chroma_layers": len(model.chroma.convs),
-            "chroma_guide": model.chroma_guide, "luma_half_res": model.luma_half_res}
-    card = {"model": MODEL_NAME, "model_args": args, "converted_from": str(Path(source).resolve()),
+    card = {"model": MODEL_NAME, "model_args": network_args(program), "converted_from": str(Path(source).resolve()),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     source_card = Path(source).with_suffix(".json")
     if source_card.is_file():  # so the next run's card records how its starting point was trained
         card["training"] = json.loads(source_card.read_text()).get("training")
-    return export_weights(model.state_dict(), out, card)
+    return export_weights(float_network(program).state_dict(), out, card)
 
 
 def main(argv: list[str] | None = None) -> int:

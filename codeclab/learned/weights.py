@@ -12,32 +12,20 @@ The files hold the integer CDF tables of the factorized priors (made by ``update
 the trained densities in float64): a decoder uses the encoder's tables and never recomputes
 them. A *weights fingerprint*, the CRC-32 of every tensor, goes into each bitstream, so a
 file coded with other weights is refused instead of decoded into noise.
-
-Shipping a training run's weights (float16 parameters by default, to fit the package's
-budget), then recording what they score (the summary ``codeclab bench --json`` writes)::
-
-    python -m codeclab.learned.weights RUN/checkerboard.safetensors [--name NAME] [--dtype float16] [--force]
-    python -m codeclab.learned.weights --evaluation BENCH_SUMMARY.json --name checkerboard
-
-A later run trains on from shipped weights with ``codeclab train --init
-codeclab/data/weights/NAME.safetensors`` (the card records the chain).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import zlib
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CodecLabError, InputError, UnsupportedError
+from ..errors import InputError, UnsupportedError
 from ..io.files import atomic_write
 from .registry import build_model
 
@@ -133,67 +121,3 @@ def weights_fingerprint(model: nn.Module) -> int:
         crc = zlib.crc32(f"{name}:{array.dtype.str}:{array.shape}".encode(), crc)
         crc = zlib.crc32(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes(), crc)
     return crc
-
-
-#: Storage types ``export`` offers for the parameters.
-STORAGE_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-
-
-def export(trained: str | os.PathLike, name: str | None = None, dtype: torch.dtype = torch.float16,
-           folder: str | os.PathLike = WEIGHTS_DIR, force: bool = False) -> tuple[Path, Path]:
-    """Ship the weights a ``codeclab train`` run exported: ``folder/<name>.safetensors`` (name:
-    the model's registry name) and its card with the run's training record."""
-    from ..train.checkpoint import load_exported, training_record
-
-    state, header = load_exported(trained)
-    if "codeclab.model" not in header:
-        raise InputError(f"weights {trained} do not name their model (no 'codeclab.model' in the header)")
-    model_name, args = header["codeclab.model"], json.loads(header.get("codeclab.model_args", "{}"))
-    model = build_model(model_name, **args)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise InputError(f"weights {trained} do not fit model {model_name!r}: {' '.join(str(exc).split())[:300]}") from None
-    out = Path(folder) / f"{name or model_name}.safetensors"
-    if out.exists() and not force:
-        raise InputError(f"{out} exists (use --force to replace it)")
-    run_card_path = Path(trained).with_suffix(".json")
-    run_card = json.loads(run_card_path.read_text()) if run_card_path.is_file() else {}
-    card = {"model": model_name, "model_args": args, "exported_from": str(Path(trained).resolve()),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "training": training_record(run_card), "validation": run_card.get("validation")}
-    return save_pretrained(model, out, card, dtype)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from ..train.checkpoint import record_evaluation
-
-    parser = argparse.ArgumentParser(prog="python -m codeclab.learned.weights",
-                                     description="Ship a training run's weights in the package, or record their scores.")
-    parser.add_argument("trained", nargs="?", help="the run's <model>.safetensors (written by codeclab train)")
-    parser.add_argument("--name", help="shipped name (default: the model's registry name)")
-    parser.add_argument("--dtype", choices=sorted(STORAGE_DTYPES), default="float16",
-                        help="storage type of the parameters (default %(default)s)")
-    parser.add_argument("--folder", default=str(WEIGHTS_DIR), help="where shipped weights live (default: the package)")
-    parser.add_argument("--evaluation", metavar="BENCH.json",
-                        help="instead: record this 'codeclab bench --json' summary in the card of --name")
-    parser.add_argument("--force", action="store_true", help="replace shipped weights of the same name")
-    args = parser.parse_args(argv)
-    if (args.trained is None) == (args.evaluation is None):
-        parser.error("give the trained weights, or --evaluation")
-    try:
-        if args.evaluation:
-            if not args.name:
-                raise InputError("--evaluation needs --name (the shipped weights it scores)")
-            print(f"recorded {args.evaluation} in {record_evaluation(Path(args.folder) / args.name, args.evaluation)}")
-            return 0
-        path, card = export(args.trained, args.name, STORAGE_DTYPES[args.dtype], args.folder, args.force)
-    except CodecLabError as exc:
-        print(f"codeclab: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and {card}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -160,37 +160,3 @@ def load_exported(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dic
             return {name: f.get_tensor(name) for name in f.keys()}, dict(f.metadata() or {})
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise InputError(f"cannot read weights {path}: {' '.join(str(exc).split())}") from None
-
-
-#: What a model card keeps of each training run's own card.
-RUN_FIELDS = ("command", "data", "steps", "wall_seconds", "hardware", "config", "torch", "codeclab")
-
-
-def training_record(run_card: dict, depth: int = 0) -> dict:
-    """How weights were made, for their model card: the run's record and, under ``"init"``, the
-    record of what it started from (``--init``: the float run before quantisation-aware
-    fine-tuning, or shipped weights trained on), as far back as the cards exist."""
-    if "training" in run_card and "command" not in run_card:  # the card of shipped weights
-        return {"weights": run_card.get("converted_from") or run_card.get("exported_from"),
-                "training": run_card["training"]}
-    record = {k: run_card.get(k) for k in RUN_FIELDS}
-    init = (run_card.get("config") or {}).get("init")
-    init_card = Path(init).with_suffix(".json") if init else None
-    if init_card is not None and init_card.is_file() and depth < 8:
-        record["init"] = training_record(json.loads(init_card.read_text()), depth + 1)
-    return record
-
-
-def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike) -> Path:
-    """Copy a ``codeclab bench --json`` summary (its results and BD-rates) into the card of ``weights``."""
-    from ..io.files import read_bytes
-
-    card_path = Path(weights).with_suffix(".json")
-    try:
-        card = json.loads(read_bytes(card_path, what="model card"))
-        bench = json.loads(read_bytes(summary, what="bench summary"))
-    except ValueError as exc:
-        raise InputError(f"not JSON: {exc}") from None
-    card["evaluation"] = {"bench_summary": str(Path(summary).resolve()), **bench}
-    atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-    return card_path

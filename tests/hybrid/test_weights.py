@@ -74,7 +74,7 @@ def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
 
 def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_path):
     from codeclab.hybrid.network import integer_program
-    from codeclab.hybrid.weights import float_network, main
+    from codeclab.hybrid.weights import float_network, main, training_record
     from codeclab.train.checkpoint import load_exported
 
     program = load_program(DEFAULT_WEIGHTS)
@@ -87,4 +87,9 @@ def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_pat
     state, header = load_exported(tmp_path / "start.safetensors")
     assert header["codeclab.model"] == "nnlf" and json.loads(header["codeclab.model_args"])["luma_half_res"]
     assert (state["luma.act_frac"] == -1).all()
+    # A run started from it records the program it came from and how that was trained.
+    start_card = json.loads((tmp_path / "start.json").read_text())
+    record = training_record({"command": "codeclab train ...", "config": {"init": str(tmp_path / "start.safetensors")}})
+    assert record["init"]["weights"] == start_card["converted_from"]
+    assert record["init"]["training"] == json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["training"]
     assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 2  # no overwrite without --force

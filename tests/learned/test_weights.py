@@ -70,30 +70,3 @@ def test_missing_unreadable_and_mismatched_files(tmp_path):
         load_pretrained(wrong)
     with pytest.raises(ValueError, match="name the model"):
         save_pretrained(small_model(), tmp_path / "x", {})
-
-
-def test_a_runs_weights_ship_with_their_training_record_and_serve_as_a_starting_point(tmp_path):
-    from codeclab.learned.weights import main
-    from codeclab.train.checkpoint import export_weights
-    from codeclab.train.loop import load_initial_weights
-
-    model = small_model()
-    run_card = {**CARD, "command": "codeclab train --model mean-scale ...", "steps": 7, "config": {"init": None},
-                "validation": {"bpp_real": 0.5}}
-    (tmp_path / "run").mkdir()
-    trained, _ = export_weights(model.state_dict(), tmp_path / "run" / "mean-scale.safetensors", run_card)
-    folder = tmp_path / "shipped"
-    assert main([str(trained), "--folder", str(folder)]) == 0
-    shipped = folder / "mean-scale.safetensors"
-    card = json.loads(shipped.with_suffix(".json").read_text())
-    assert card["training"]["steps"] == 7 and card["training"]["command"].startswith("codeclab train")
-    assert card["storage_dtype"] == "torch.float16" and card["validation"] == {"bpp_real": 0.5}
-    assert main([str(trained), "--folder", str(folder)]) == 2  # never replaced without --force
-    # Training on from the shipped file: the half-precision parameters, widened, and the tables.
-    fresh = build_model("mean-scale", **CARD["model_args"])
-    load_initial_weights(fresh, str(shipped))
-    assert torch.equal(fresh.g_a[0].weight, model.g_a[0].weight.half().float())
-    summary = tmp_path / "summary.json"
-    summary.write_text(json.dumps({"bd_rate": [{"codec": "mean-scale", "PSNR pchip": -1.0}]}))
-    assert main(["--evaluation", str(summary), "--name", "mean-scale", "--folder", str(folder)]) == 0
-    assert json.loads(shipped.with_suffix(".json").read_text())["evaluation"]["bd_rate"][0]["PSNR pchip"] == -1.0

@@ -8,10 +8,11 @@ import torch
 
 from codeclab.io.image import read_image
 from codeclab.learned.codec import Factorized
+from codeclab.learned.registry import build_model
 from codeclab.learned.weights import load_pretrained
 from codeclab.train.config import TrainConfig
 from codeclab.train.export import main as export_main
-from codeclab.train.loop import train
+from codeclab.train.loop import load_initial_weights, train
 
 
 def _quiet(message: str) -> None:
@@ -41,6 +42,12 @@ def test_a_checkpoint_exports_to_half_precision_weights_that_code(samples_dir, s
     # The tables in the file are those the loaded (rounded) parameters build.
     model.update()
     assert all(torch.equal(stored[name], tensor) for name, tensor in model.state_dict().items())
+
+    # A later run trains on from the shipped file (codeclab train --init): the stored
+    # half-precision parameters, widened, and the tables.
+    fresh = build_model("factorized", N=8, M=12)
+    load_initial_weights(fresh, str(tmp_path / "w" / "tiny.safetensors"))
+    assert all(torch.equal(fresh.state_dict()[name], tensor) for name, tensor in stored.items())
 
     image = read_image(sample_image_path)[:, :64, :64].contiguous()
     codec = Factorized(weights=tmp_path / "w" / "tiny.safetensors")
