@@ -27,8 +27,9 @@ filters share nothing), so it needs the longer run: after 10,000 steps it gains 
 the luma of Kodak crops at QP 30-34 where the full-resolution 16x4 branch gains +0.18 dB --
 but on the machine it was measured on the whole filter decoded in less than the classic
 decoder's time and the full-resolution one did not. The shipped program is that branch
-trained on for 16,000 more steps on twice the pairs (Kodak BD-rates, timings and the runs
-in the shipped card).
+trained on for 16,000 more steps on twice the pairs, then 6,000 more on those of the pairs
+coded at QP 22..37, the QPs it is evaluated at (Kodak BD-rates, timings and the runs in the
+shipped card).
 
 Why chroma is not guided by luma by default: JVET's NNVC filters feed the co-located luma to
 the chroma branch, and on our training pairs that helps (Cb and Cr +0.4 to +1.4 dB), but the
