@@ -13,11 +13,12 @@ costs, what it scores). safetensors holds only named tensors and a string header
 runs no code. Every program loaded is checked for its shapes and for the exactness bound of
 :mod:`.integer` before use.
 
-Export after quantisation-aware training, and record what the shipped program scores
-(the summary ``codeclab bench --json`` writes) in its card::
+Export after quantisation-aware training, and record what the shipped program scores (the
+summary ``codeclab bench --json`` writes, the decode timing ``benchmarks/hybrid_filter.py
+--json`` writes) in its card::
 
     python -m codeclab.hybrid.weights RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors] [--force]
-    python -m codeclab.hybrid.weights --evaluation BENCH_SUMMARY.json [--out ...]
+    python -m codeclab.hybrid.weights --evaluation BENCH_SUMMARY.json --timing TIMING.json [--out ...]
 
 To train on from a program (the shipped one by default), turn it back into float weights,
 the ``--init`` of a ``codeclab train --model nnlf`` run::
@@ -183,17 +184,35 @@ def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS)
     return save_program(out, program, card)
 
 
-def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike) -> Path:
-    """Copy a ``codeclab bench --json`` summary (its results and BD-rates) into the card of ``weights``."""
+def read_json(path: str | os.PathLike, what: str) -> dict:
+    """A JSON file as a dict; ``InputError`` naming ``what`` when it is missing or not JSON."""
     from ..io.files import read_bytes
 
-    card_path = Path(weights).with_suffix(".json")
     try:
-        card = json.loads(read_bytes(card_path, what="model card"))
-        bench = json.loads(read_bytes(summary, what="bench summary"))
+        value = json.loads(read_bytes(path, what=what))
     except ValueError as exc:
-        raise InputError(f"not JSON: {exc}") from None
-    card["evaluation"] = {"bench_summary": str(Path(summary).resolve()), **bench}
+        raise InputError(f"{what} {path} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{what} {path} is not a JSON object")
+    return value
+
+
+def record_evaluation(weights: str | os.PathLike, summary: str | os.PathLike | None = None,
+                      timing: str | os.PathLike | None = None) -> Path:
+    """Record in the card of ``weights`` what they score: a ``codeclab bench --json`` summary
+    (results and BD-rates) and/or a ``benchmarks/hybrid_filter.py --json`` timing (the
+    machine and the decode-time medians, under ``decode_timing``); each keeps the other."""
+    card_path = Path(weights).with_suffix(".json")
+    card = read_json(card_path, "model card")
+    evaluation = card.get("evaluation") or {}
+    if summary is not None:
+        kept = {"decode_timing": evaluation["decode_timing"]} if "decode_timing" in evaluation else {}
+        evaluation = {"bench_summary": str(Path(summary).resolve()), **read_json(summary, "bench summary"), **kept}
+    if timing is not None:
+        measured = read_json(timing, "decode timing")
+        evaluation["decode_timing"] = {"timing_json": str(Path(timing).resolve()), "machine": measured.get("machine"),
+                                       **(measured.get("summary") or {})}
+    card["evaluation"] = evaluation
     atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
     return card_path
 
@@ -255,12 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program to write (default %(default)s)")
     parser.add_argument("--evaluation", metavar="BENCH.json",
                         help="instead: record this 'codeclab bench --json' summary in the card of --out")
+    parser.add_argument("--timing", metavar="TIMING.json",
+                        help="instead (or with --evaluation): record this 'benchmarks/hybrid_filter.py --json' "
+                             "decode timing in the card of --out")
     parser.add_argument("--to-float", metavar="START.safetensors",
                         help="instead: write the program at --out as float weights (codeclab train --init)")
     parser.add_argument("--force", action="store_true", help="replace an existing program at --out")
     args = parser.parse_args(argv)
-    if (args.trained is not None) + (args.evaluation is not None) + (args.to_float is not None) != 1:
-        parser.error("give the trained weights, or --evaluation, or --to-float")
+    scores = args.evaluation is not None or args.timing is not None
+    if (args.trained is not None) + scores + (args.to_float is not None) != 1:
+        parser.error("give the trained weights, or --evaluation and/or --timing, or --to-float")
     try:
         if args.to_float:
             if Path(args.to_float).exists() and not args.force:
@@ -268,8 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             path, _ = write_float(load_program(args.out), args.to_float, args.out)
             print(f"wrote {path}: the float form of {args.out}")
             return 0
-        if args.evaluation:
-            print(f"recorded {args.evaluation} in {record_evaluation(args.out, args.evaluation)}")
+        if scores:
+            card_path = record_evaluation(args.out, args.evaluation, args.timing)
+            print(f"recorded {' and '.join(filter(None, (args.evaluation, args.timing)))} in {card_path}")
             return 0
         if Path(args.out).with_suffix(".safetensors").exists() and not args.force:
             raise InputError(f"{Path(args.out).with_suffix('.safetensors')} exists (use --force to replace it)")

@@ -93,3 +93,23 @@ def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_pat
     assert record["init"]["weights"] == start_card["converted_from"]
     assert record["init"]["training"] == json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["training"]
     assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 2  # no overwrite without --force
+
+
+def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsys):
+    from codeclab.hybrid.weights import main
+
+    program = load_program(DEFAULT_WEIGHTS)
+    save_program(tmp_path / "nnlf", program, {"model": "nnlf"})
+    out = str(tmp_path / "nnlf.safetensors")
+    bench, timing = tmp_path / "summary.json", tmp_path / "timing.json"
+    bench.write_text(json.dumps({"bd_rate": [{"codec": "classic-nn", "PSNR pchip": -3.0}]}))
+    timing.write_text(json.dumps({"machine": {"cpus": 2}, "summary": {"median_ratio": 2.5}, "rows": []}))
+    assert main(["--timing", str(timing), "--out", out]) == 0
+    assert main(["--evaluation", str(bench), "--out", out]) == 0  # a new bench summary keeps the timing
+    evaluation = json.loads((tmp_path / "nnlf.json").read_text())["evaluation"]
+    assert evaluation["bd_rate"][0]["PSNR pchip"] == -3.0
+    assert evaluation["decode_timing"]["median_ratio"] == 2.5 and evaluation["decode_timing"]["machine"] == {"cpus": 2}
+    assert "parameters" in json.loads((tmp_path / "nnlf.json").read_text())  # the rest of the card stays
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert main(["--timing", str(tmp_path / "bad.json"), "--out", out]) == 2
+    assert "not a JSON object" in capsys.readouterr().err
