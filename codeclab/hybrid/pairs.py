@@ -5,7 +5,8 @@ encoder saw (the original), for the QP the picture was coded at. Pairs are made 
 codec itself, as in JVET's NNVC common training conditions (reconstructions of the
 training set coded by the reference encoder at several QPs)::
 
-    photo ─► random size x size crop ─► RGB -> Y'CbCr 4:2:0 (the classic codec's colour path)
+    photo ─► (downscaled by --scale) ─► random size x size crop ─► RGB -> Y'CbCr 4:2:0
+                                           │            (the classic codec's colour path)
                                            │
                  QP ~ U{qp_low..qp_high} ──┤
                                            ▼
@@ -15,7 +16,11 @@ training set coded by the reference encoder at several QPs)::
                                 orig_y,  orig_cb,  orig_cr    (what it should become)
                                 qp
 
-One shard per photo, written atomically, so an interrupted run resumes where it stopped.
+Downscaling the photos (``--scale 0.6``) before cropping is the usual multi-scale
+augmentation of restoration training: the 40 training photos of about 1280x850 become
+pictures of Kodak's 768x512 scale, with denser texture per sample, new content for the
+filter rather than new crops of the same. One shard per photo, written atomically, so an
+interrupted run resumes where it stopped.
 Shards are NumPy ``.npz`` archives of plain uint8 arrays, read with ``allow_pickle=False``.
 
 :class:`PairDataset` serves the training loop (``codeclab train``): sample ``k`` is a random
@@ -28,6 +33,7 @@ are kept: the network learns both its interior and its border behaviour exactly 
 Never train on Kodak: it is the evaluation set.
 
     python -m codeclab.hybrid.pairs --data ../shared/data/train --out /work/runs/nnlf_data
+    python -m codeclab.hybrid.pairs --data ../shared/data/train --out /work/runs/nnlf_s60 --scale 0.6 --seed 1
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..errors import CodecLabError, InputError
 from ..io.files import atomic_write
@@ -68,6 +75,17 @@ def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
     return {name: np.asarray(p, dtype=np.uint8) for name, p in zip(PLANE_FIELDS, planes)}
 
 
+def downscale(photo: torch.Tensor, scale: float) -> torch.Tensor:
+    """(3, H, W) uint8 photo resized by ``scale`` <= 1: antialiased bicubic (a low-pass
+    before resampling, as Pillow's resize does), rounded and clipped back to uint8."""
+    if scale == 1.0:
+        return photo
+    height, width = (max(1, round(side * scale)) for side in photo.shape[1:])
+    small = F.interpolate(photo[None].to(torch.float32), size=(height, width), mode="bicubic",
+                          antialias=True, align_corners=False)[0]
+    return small.round().clamp(0, 255).to(torch.uint8)
+
+
 def photo_pairs(photo: torch.Tensor, count: int, size: int, qp_range: tuple[int, int],
                 generator: torch.Generator) -> dict[str, np.ndarray]:
     """``count`` pairs from one (3, H, W) photo: random crops (and flips), uniform random QPs."""
@@ -82,12 +100,16 @@ def photo_pairs(photo: torch.Tensor, count: int, size: int, qp_range: tuple[int,
 
 def build_pairs(data: str | os.PathLike, out: str | os.PathLike, *, crops_per_photo: int = 15,
                 size: int = 256, qp_range: tuple[int, int] = (22, 42), seed: int = 0,
-                note: Callable[[str], None] = default_note) -> list[Path]:
-    """Write one shard per photo of ``data`` into ``out`` (existing shards are kept); return them."""
+                scale: float = 1.0, note: Callable[[str], None] = default_note) -> list[Path]:
+    """Write one shard per photo of ``data`` into ``out`` (existing shards are kept); return them.
+
+    Each photo is first downscaled by ``scale`` (0 < scale <= 1; :func:`downscale`)."""
     if size % 64 or size < 64:
         raise InputError(f"pair crops must be multiples of the 64x64 CTU, got {size}")
     if not 0 <= qp_range[0] <= qp_range[1] <= 51:
         raise InputError(f"QP range must lie in 0..51, got {qp_range[0]}..{qp_range[1]}")
+    if not 0 < scale <= 1:
+        raise InputError(f"the photo scale must lie in (0, 1], got {scale}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     shards = []
@@ -96,12 +118,12 @@ def build_pairs(data: str | os.PathLike, out: str | os.PathLike, *, crops_per_ph
         shards.append(shard)
         if shard.exists():
             continue
-        if min(picture_size(path)) < size:
-            note(f"{path.name} is smaller than the {size}x{size} crop: skipped")
+        if min(picture_size(path)) * scale < size:
+            note(f"{path.name} scaled by {scale} is smaller than the {size}x{size} crop: skipped")
             shards.pop()
             continue
         started = time.perf_counter()
-        photo = as_rgb(read_image(path, note=note))
+        photo = downscale(as_rgb(read_image(path, note=note)), scale)
         arrays = photo_pairs(photo, crops_per_photo, size, qp_range, seeding.generator(seed, PAIRS, index))
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -193,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="crop side, a multiple of 64 (default %(default)s)")
     parser.add_argument("--qp-range", type=int, nargs=2, default=(22, 42), metavar=("LOW", "HIGH"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="downscale each photo by this factor before cropping (default %(default)s)")
     args = parser.parse_args(argv)
     try:
         shards = build_pairs(args.data, args.out, crops_per_photo=args.crops, size=args.size,
-                             qp_range=tuple(args.qp_range), seed=args.seed)
+                             qp_range=tuple(args.qp_range), seed=args.seed, scale=args.scale)
     except CodecLabError as exc:
         print(f"codeclab: error: {exc}", file=sys.stderr)
         return 2

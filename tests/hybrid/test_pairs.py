@@ -61,3 +61,24 @@ def test_bad_pair_folders_are_input_errors(tmp_path):
         PairDataset(tmp_path, 32, 4, 0)
     with pytest.raises(InputError, match="multiples of the 64x64 CTU"):
         build_pairs(tmp_path, tmp_path, size=96)
+
+
+def test_downscaled_photos_give_pairs_of_the_smaller_picture(samples_dir, tmp_path):
+    from codeclab.hybrid.pairs import downscale
+
+    photo = read_image(next(iter(sorted(samples_dir.glob("*.png")))))
+    small = downscale(photo, 0.5)
+    assert small.dtype == torch.uint8 and small.shape == (3, 128, 128)
+    # Antialiased: a 2x2 block average is close to the resized sample (not a decimation).
+    mean = photo.float().reshape(3, 128, 2, 128, 2).mean(dim=(2, 4))
+    assert (small.float() - mean).abs().mean() < 3
+    assert downscale(photo, 1.0) is photo
+    shards = build_pairs(samples_dir, tmp_path, crops_per_photo=1, size=64, qp_range=(30, 30), scale=0.5,
+                         note=_quiet)
+    assert load_shard(shards[0])["recon_y"].shape == (1, 64, 64)
+    skipped = []
+    assert build_pairs(samples_dir, tmp_path / "none", crops_per_photo=1, size=192, scale=0.5,
+                       note=skipped.append) == []
+    assert len(skipped) == 3 and "smaller than" in skipped[0]
+    with pytest.raises(InputError, match="scale"):
+        build_pairs(samples_dir, tmp_path, scale=1.5, note=_quiet)
