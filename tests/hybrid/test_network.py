@@ -65,6 +65,28 @@ def test_training_loss_calibrates_a_qat_network_first(coded_crop):
     assert model.luma.convs[-1].weight.grad.abs().sum() > 0
 
 
+def test_relative_loss_weighs_each_window_by_its_own_unfiltered_error():
+    torch.manual_seed(0)
+    recon = torch.randint(60, 200, (2, 1, 16, 16), dtype=torch.uint8)
+    noise = torch.stack([torch.full((1, 16, 16), 2), torch.full((1, 16, 16), 8)])  # QP 22-like, QP 37-like
+    batch = {"recon_y": recon, "orig_y": (recon.int() + noise).to(torch.uint8),
+             "recon_c": recon[:, :, ::2, ::2].expand(2, 2, 8, 8).contiguous(),
+             "orig_c": (recon[:, :, ::2, ::2].int() + noise[:, :, ::2, ::2]).to(torch.uint8).expand(2, 2, 8, 8),
+             "qp": torch.tensor([22, 37]), "mask_y": torch.ones(2, 1, 16, 16), "mask_c": torch.ones(2, 1, 8, 8)}
+    for relative in (False, True):
+        model = nnlf(**TINY, relative_loss=relative)
+        with torch.no_grad():  # a filter that adds one to every luma sample: -1 on each error
+            model.luma.convs[-1].bias.fill_(1 / 256)
+        loss = model.training_loss(model, batch)["loss"].item()
+        # Luma errors become 1 and 7 samples (were 2 and 8); chroma stays at 2 and 8.
+        if relative:
+            floor = 0.25
+            expected = (1 / (4 + floor) + 49 / (64 + floor)) / 2 / 3 + 2 * (4 / (4 + floor) + 64 / (64 + floor)) / 2 / 3
+            assert abs(loss - 3 * expected) < 1e-5
+        else:
+            assert abs(loss - ((1 + 49) / 2 + 2 * (4 + 64) / 2) / 256 ** 2) < 1e-9
+
+
 def test_pairs_to_codeclab_train_to_integer_program(samples_dir, tmp_path, coded_crop):
     """The whole pipeline on the shipped 256x256 samples with a tiny network and few steps."""
     pairs = tmp_path / "pairs"
