@@ -188,7 +188,7 @@ def test_cost_of_the_default_network():
     model.luma.act_frac.fill_(12)
     model.chroma.act_frac.fill_(12)
     program = integer_program(model)
-    luma, chroma = 9 * (5 * 32 + 2 * 32 * 32 + 32 * 4), 9 * (3 * 32 + 2 * 32 * 32 + 32 * 2)
-    assert program.luma_half_res  # both branches run once per 2x2 luma block
+    luma, chroma = 9 * (5 * 32 + 2 * 32 * 32 + 32 * 4), 9 * (7 * 32 + 2 * 32 * 32 + 32 * 2)
+    assert program.luma_half_res and program.chroma_guided  # both branches run once per 2x2 luma block
     assert macs_per_luma_sample(program) == (luma + chroma) / 4 < 50_000  # tens of kMAC per sample
     assert sum(p.numel() for p in model.parameters()) < 60_000  # tens of thousands of parameters
