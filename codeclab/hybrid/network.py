@@ -29,8 +29,8 @@ but on the machine it was measured on the whole filter decoded in less than the 
 decoder's time and the full-resolution one did not. The shipped program is that branch
 trained on for 16,000 more steps on twice the pairs, then 6,000 more on those of the pairs
 coded at QP 22..37 (the QPs it is evaluated at), then, with the luma-guided chroma branch,
-5,000 more on those pairs plus pairs of downscaled photos and 3,000 with ``relative_loss`` (Kodak BD-rates, timings and the
-runs in the shipped card).
+5,000 more on those pairs plus pairs of downscaled photos, and 3,000 with ``relative_loss``
+(Kodak BD-rates, timings and the runs in the shipped card).
 
 Why chroma is guided by luma: JVET's NNVC filters feed the co-located luma to the chroma
 branch (here its 4 phases, which sit on the chroma grid). An early test on Kodak crops (a 16x4

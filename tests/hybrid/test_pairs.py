@@ -9,7 +9,7 @@ import torch
 
 from codeclab.classic.codec import ClassicCodec
 from codeclab.errors import InputError
-from codeclab.hybrid.pairs import PairDataset, build_pairs, code_crop, load_shard, loss_mask
+from codeclab.hybrid.pairs import PairDataset, build_pairs, code_crop, downscale, load_shard, loss_mask
 from codeclab.io.image import read_image
 
 
@@ -64,8 +64,6 @@ def test_bad_pair_folders_are_input_errors(tmp_path):
 
 
 def test_downscaled_photos_give_pairs_of_the_smaller_picture(samples_dir, tmp_path):
-    from codeclab.hybrid.pairs import downscale
-
     photo = read_image(next(iter(sorted(samples_dir.glob("*.png")))))
     small = downscale(photo, 0.5)
     assert small.dtype == torch.uint8 and small.shape == (3, 128, 128)
