@@ -8,8 +8,9 @@ luma samples and the convolutions are wide (32 channels) at a quarter of the pos
                                                               ─► pixel shuffle ─► + Y
     (luma_half_res=False: Y - 128, QP plane ─► conv3x3 2->Cy ... Cy->1 ─► + Y, at full resolution)
 
-    Cb, Cr, QP plane  ─► conv3x3 3->Cc, ReLU ─► (conv3x3 Cc->Cc, ReLU) x (Lc-2) ─► conv3x3 Cc->2 ─► + Cb, Cr
-    (chroma_guide: the 4 luma phases first, 7->Cc)
+    4 Y phases - 128, Cb, Cr, QP plane ─► conv3x3 7->Cc, ReLU ─► (conv3x3 Cc->Cc, ReLU) x (Lc-2)
+                                       ─► conv3x3 Cc->2 ─► + Cb, Cr
+    (chroma_guide=False: Cb, Cr, QP plane only, 3->Cc)
 
 Samples enter as ``(v - 128) / 256`` and the QP as ``(QP - 32) / 64``; each branch outputs a
 residual added to its input, with the last layer initialised to zero so training starts
