@@ -29,8 +29,8 @@ the luma of Kodak crops at QP 30-34 where the full-resolution 16x4 branch gains 
 but on the machine it was measured on the whole filter decoded in less than the classic
 decoder's time and the full-resolution one did not. The shipped program is that branch
 trained on much longer: on pairs coded at QP 22..37 (the QPs it is evaluated at), then with
-the luma-guided chroma branch and ``relative_loss`` on pairs of the photos at four scales
-(1, 0.8, 0.6, 0.45). The shipped card holds every run, its data, Kodak BD-rates and timings.
+the luma-guided chroma branch and ``relative_loss`` on pairs of the photos at seven scales
+(1 to 0.35). The shipped card holds every run, its data, Kodak BD-rates and timings.
 
 Why chroma is guided by luma: JVET's NNVC filters feed the co-located luma to the chroma
 branch (here its 4 phases, which sit on the chroma grid). An early test on Kodak crops (a 16x4
