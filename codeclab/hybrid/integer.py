@@ -78,6 +78,12 @@ ACT_BITS = 10
 ACT_MAX = (1 << ACT_BITS) - 1
 #: Largest |weight| (12-bit signed; stored as int16).
 WEIGHT_MAX = (1 << 11) - 1
+#: The 8-bit form of the program (``int8``): per-channel shifts, |W| <= 127, hidden activations
+#: in 0..255 and the residual in -128..127 quarter samples: the operands and results of
+#: uint8 x int8 convolutions with 32-bit accumulators.
+INT8_WEIGHT_MAX = 127
+INT8_ACT_MAX = 255
+INT8_RESIDUAL_MAX = 127
 #: Every partial sum stays below 2^EXACT_BITS: exact in float32 (24-bit significand) and float64.
 EXACT_BITS = 24
 #: Range of weight exponents ``f`` searched (from the top).
@@ -129,12 +135,36 @@ def weight_exponent(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, i
 
 @dataclass(frozen=True)
 class IntegerLayer:
-    """One 3x3 fixed-point convolution: ``floor((conv(A, W) + bias) / 2^shift)``, then the clip."""
+    """One 3x3 fixed-point convolution: ``floor((conv(A, W)_c + bias_c) / 2^shift_c)``, then the clip.
+
+    ``ceiling`` bounds the output: a hidden layer's activations are clipped to 0..ceiling (ReLU
+    and clip), the last layer's residual to -ceiling-1..ceiling, or not at all (``None``).
+    """
 
     weight: Tensor  # (C_out, C_in, 3, 3) int16 W
     bias: Tensor  # (C_out,) int32: B + 2^(shift - 1), the bias and the rounding offset
-    shift: int
-    hidden: bool  # ReLU + clip to 0..ACT_MAX; the last layer keeps its sign
+    shift: Tensor  # (C_out,) int32: one shift per output channel (all equal in a 10-bit program)
+    hidden: bool
+    ceiling: int | None = -1  # -1: the 10-bit program's (ACT_MAX when hidden, else None)
+
+    def __post_init__(self) -> None:
+        # One shift for the whole layer (an int) means the same for every channel.
+        shift = torch.as_tensor(self.shift, dtype=torch.int32).expand(self.weight.shape[0]).clone()
+        object.__setattr__(self, "shift", shift)
+        if self.ceiling == -1:
+            object.__setattr__(self, "ceiling", ACT_MAX if self.hidden else None)
+
+    def clip_range(self) -> tuple[float, float]:
+        """(low, high) of the output clip; infinite where there is none."""
+        if self.ceiling is None:
+            return -math.inf, math.inf
+        return (0.0, float(self.ceiling)) if self.hidden else (-1.0 - self.ceiling, float(self.ceiling))
+
+    @property
+    def uniform_shift(self) -> int | None:
+        """The one shift of every channel, or None when the channels differ."""
+        values = self.shift.unique()
+        return int(values[0]) if values.numel() == 1 else None
 
 
 Layers = tuple  # of IntegerLayer, applied in order
@@ -169,16 +199,20 @@ class Program:
         return self.chroma[0].weight.shape[1] == GUIDED_CHROMA_INPUTS
 
 
-def input_max_of(index: int) -> int:
-    """Largest |input| of layer ``index`` of a branch: the network input, or a hidden activation."""
-    return INPUT_MAX if index == 0 else ACT_MAX
+def input_max_of(index: int, previous_ceiling: int | None = ACT_MAX) -> int:
+    """Largest |input| of layer ``index`` of a branch: the network input, or the previous
+    layer's activations (at most its ceiling)."""
+    return INPUT_MAX if index == 0 else int(previous_ceiling)
 
 
 def check_bound(layers: Layers) -> None:
     """Assert (*) for every layer of a branch; ``ValueError`` names the first that breaks it."""
     for index, layer in enumerate(layers):
-        bound = layer_bound(layer.weight, layer.bias, input_max_of(index))
-        if bound >= 2 ** EXACT_BITS or layer.shift < 1 or layer.weight.abs().max() > WEIGHT_MAX:
+        if layer.hidden and layer.ceiling is None:
+            raise ValueError(f"loop-filter layer {index} is hidden but has no activation ceiling")
+        input_max = input_max_of(index, layers[index - 1].ceiling if index else None)
+        bound = layer_bound(layer.weight, layer.bias, input_max)
+        if bound >= 2 ** EXACT_BITS or (layer.shift < 1).any() or layer.weight.abs().max() > WEIGHT_MAX:
             raise ValueError(f"loop-filter layer {index} is not provably exact: partial sums up to {bound}")
 
 
@@ -188,7 +222,47 @@ def integer_layer(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, inp
     exponent = weight_exponent(weight, bias, frac_in, frac_out, input_max)
     shift = exponent + frac_in - frac_out
     w, b = quantize_layer(weight, bias, exponent, frac_in)
-    return IntegerLayer(w.to(torch.int16), (b + 2 ** (shift - 1)).to(torch.int32), shift, hidden)
+    return IntegerLayer(w.to(torch.int16), (b + 2 ** (shift - 1)).to(torch.int32),
+                        torch.full((weight.shape[0],), shift, dtype=torch.int32), hidden)
+
+
+def channel_exponents(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, input_max: int,
+                      weight_max: int = INT8_WEIGHT_MAX) -> Tensor:
+    """Per output channel, the largest ``f_c`` with ``|W_c| <= weight_max``, ``s_c >= 1`` and (*)
+    for that channel: the exponents of an 8-bit layer, each channel on its own power-of-two
+    grid (as per-channel weight scales do). ``ValueError`` when a channel has none."""
+    w64, b64 = weight.detach().to(torch.float64).flatten(1), bias.detach().to(torch.float64)
+    found = torch.full((w64.shape[0],), MIN_WEIGHT_EXPONENT - 1, dtype=torch.int64)
+    for exponent in range(MAX_WEIGHT_EXPONENT, MIN_WEIGHT_EXPONENT - 1, -1):
+        shift = exponent + frac_in - frac_out
+        if shift < 1:
+            break
+        w = round_half_up(w64 * 2.0 ** exponent)
+        b = round_half_up(b64 * 2.0 ** (exponent + frac_in)) + 2.0 ** (shift - 1)
+        fits = (w.abs().amax(1) <= weight_max) & (w.abs().sum(1) * input_max + b.abs() < 2 ** EXACT_BITS)
+        found = torch.where(fits & (found < MIN_WEIGHT_EXPONENT), torch.tensor(exponent), found)
+        if (found >= MIN_WEIGHT_EXPONENT).all():
+            return found
+    raise ValueError(f"no weight exponent keeps every channel exact (fractions in {frac_in}, out {frac_out})")
+
+
+def quantize_channels(weight: Tensor, bias: Tensor, exponents: Tensor, frac_in: int) -> tuple[Tensor, Tensor]:
+    """(W, B) as float64 integers with one exponent per output channel (:func:`quantize_layer`)."""
+    scale = 2.0 ** exponents.to(torch.float64)
+    w = round_half_up(weight.detach().to(torch.float64) * scale[:, None, None, None])
+    b = round_half_up(bias.detach().to(torch.float64) * scale * 2.0 ** frac_in)
+    return w, b
+
+
+def int8_layer(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, input_max: int,
+               hidden: bool) -> IntegerLayer:
+    """The 8-bit fixed-point form of a trained float convolution: per-channel exponents,
+    activations up to 255 (hidden) or a residual in -128..127 (last)."""
+    exponents = channel_exponents(weight, bias, frac_in, frac_out, input_max)
+    shift = exponents + frac_in - frac_out
+    w, b = quantize_channels(weight, bias, exponents, frac_in)
+    return IntegerLayer(w.to(torch.int16), (b + 2.0 ** (shift - 1).to(torch.float64)).to(torch.int32),
+                        shift.to(torch.int32), hidden, INT8_ACT_MAX if hidden else INT8_RESIDUAL_MAX)
 
 
 def qp_channel(like: Tensor, qp_value: Tensor | float) -> Tensor:
@@ -223,8 +297,9 @@ def compute_dtype(device: torch.device) -> torch.dtype:
 
 
 @njit(cache=True, parallel=True)
-def requantize(acc: np.ndarray, scale: float, low: float, high: float) -> None:
-    """In place: ``acc <- clamp(floor(acc * scale), low, high)`` with ``scale = 2^-s``.
+def requantize(acc: np.ndarray, scales: np.ndarray, low: float, high: float) -> None:
+    """In place: ``acc[p, c] <- clamp(floor(acc[p, c] * scales[c]), low, high)`` with
+    ``scales[c] = 2^-s_c``, over positions ``p`` of a channels-last (P, C) array.
 
     One pass over the accumulators instead of three tensor operations (multiply, floor,
     clamp), spread over numba's threads: on a 2-core machine those passes would cost a third
@@ -232,24 +307,31 @@ def requantize(acc: np.ndarray, scale: float, low: float, high: float) -> None:
     elementwise, so this is the same function as the tensor version :func:`requantize_tensor`
     for any thread count.
     """
-    for i in prange(acc.shape[0]):
-        value = np.floor(acc[i] * scale)
-        acc[i] = min(max(value, low), high)
+    for p in prange(acc.shape[0]):
+        for c in range(acc.shape[1]):
+            value = np.floor(acc[p, c] * scales[c])
+            acc[p, c] = min(max(value, low), high)
 
 
-def requantize_tensor(acc: Tensor, shift: int, hidden: bool) -> Tensor:
-    """``floor(acc / 2^shift)``, clamped to 0..ACT_MAX for a hidden layer (any device)."""
-    out = torch.floor(acc * 2.0 ** -shift)
-    return out.clamp_(0, ACT_MAX) if hidden else out
+def shift_scales(layer: IntegerLayer) -> np.ndarray:
+    """``2^-s_c`` of each output channel, float64 (exact powers of two)."""
+    return np.ldexp(1.0, -layer.shift.numpy().astype(np.int64))
 
 
-def memory_order(a: Tensor) -> np.ndarray | None:
-    """A flat NumPy view of a CPU tensor's storage in memory order, or None if it has none."""
+def requantize_tensor(acc: Tensor, layer: IntegerLayer) -> Tensor:
+    """``floor(acc_c / 2^s_c)``, clipped to the layer's range (any device)."""
+    scales = torch.from_numpy(shift_scales(layer)).to(device=acc.device, dtype=acc.dtype)
+    low, high = layer.clip_range()
+    return torch.floor(acc * scales[:, None, None]).clamp_(low, high)
+
+
+def channels_last_view(a: Tensor) -> np.ndarray | None:
+    """A (positions, channels) NumPy view of a channels-last CPU tensor, or None if it is not one."""
     if a.device.type != "cpu" or a.dtype not in (torch.float32, torch.float64):
         return None
     if a.is_contiguous(memory_format=torch.channels_last):
-        return a.permute(0, 2, 3, 1).numpy().reshape(-1)
-    return a.numpy().reshape(-1) if a.is_contiguous() else None
+        return a.permute(0, 2, 3, 1).numpy().reshape(-1, a.shape[1])
+    return None
 
 
 #: Layers' weights already in a compute type: (layer, dtype, device) -> (layer, W, bias).
@@ -278,12 +360,11 @@ def run_layers(layers: Layers, a: Tensor) -> Tensor:
     with torch.backends.cudnn.flags(enabled=False):
         for layer in layers:
             a = F.conv2d(a, *compute_weights(layer, a.dtype, a.device), padding=1)
-            flat = memory_order(a)
-            if flat is None:
-                a = requantize_tensor(a, layer.shift, layer.hidden)
+            view = channels_last_view(a)
+            if view is None:
+                a = requantize_tensor(a, layer)
             else:
-                low, high = (0.0, float(ACT_MAX)) if layer.hidden else (-np.inf, np.inf)
-                requantize(flat, 2.0 ** -layer.shift, low, high)
+                requantize(view, shift_scales(layer), *layer.clip_range())
     return a
 
 
@@ -388,7 +469,12 @@ def program_fingerprint(program: Program) -> int:
                 array = tensor.contiguous().numpy()
                 crc = zlib.crc32(f"{array.dtype.str}{array.shape}".encode(), crc)
                 crc = zlib.crc32(array.astype(array.dtype.newbyteorder("<")).tobytes(), crc)
-            crc = zlib.crc32(bytes([layer.shift, layer.hidden]), crc)
+            shift = layer.uniform_shift
+            if shift is not None and layer.ceiling == (ACT_MAX if layer.hidden else None):
+                crc = zlib.crc32(bytes([shift, layer.hidden]), crc)  # the 10-bit program's bytes
+            else:
+                crc = zlib.crc32(layer.shift.numpy().astype("<i4").tobytes(), crc)
+                crc = zlib.crc32(f"{layer.hidden}{layer.ceiling}".encode(), crc)
     return crc
 
 

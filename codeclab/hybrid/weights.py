@@ -6,7 +6,9 @@ on each machine: ``codeclab/data/weights/nnlf.safetensors`` holds, per branch ``
 
     b.i.weight   (C_out, C_in, 3, 3) int16    W
     b.i.bias     (C_out,)             int32    B + 2^(s-1)
-    b.i.shift    ()                   int32    s
+    b.i.shift    () or (C_out,)       int32    s (one for the layer, or one per output channel)
+    b.i.ceiling  ()                   int32    the output clip, only where it is not the 10-bit
+                                               program's (hidden 0..1023, last layer unclipped)
 
 beside ``nnlf.json``, the model card (how the float and QAT runs were made, what the program
 costs, what it scores). safetensors holds only named tensors and a string header, so loading
@@ -41,7 +43,7 @@ import torch
 from ..errors import CodecLabError, InputError, UnsupportedError
 from ..io.files import atomic_write
 from ..learned.weights import WEIGHTS_DIR
-from .integer import (BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
+from .integer import (ACT_MAX, BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
                       macs_per_luma_sample, program_fingerprint)
 
 #: The shipped program of tool id 1.
@@ -57,13 +59,22 @@ def program_tensors(program: Program) -> dict[str, torch.Tensor]:
         for i, layer in enumerate(layers):
             tensors[f"{branch}.{i}.weight"] = layer.weight.to(torch.int16).contiguous()
             tensors[f"{branch}.{i}.bias"] = layer.bias.to(torch.int32).contiguous()
-            tensors[f"{branch}.{i}.shift"] = torch.tensor(layer.shift, dtype=torch.int32)
+            shift = layer.uniform_shift
+            tensors[f"{branch}.{i}.shift"] = (torch.tensor(shift, dtype=torch.int32) if shift is not None
+                                              else layer.shift.to(torch.int32).contiguous())
+            if layer.ceiling != default_ceiling(layer.hidden):
+                tensors[f"{branch}.{i}.ceiling"] = torch.tensor(layer.ceiling, dtype=torch.int32)
     return tensors
+
+
+def default_ceiling(hidden: bool) -> int | None:
+    """The output clip of the 10-bit program: activations 0..ACT_MAX, the residual unclipped."""
+    return ACT_MAX if hidden else None
 
 
 def branch_from_tensors(tensors: dict[str, torch.Tensor], branch: str) -> Layers:
     """Rebuild and validate one branch; ``ValueError`` names what is wrong."""
-    count = sum(name.startswith(f"{branch}.") for name in tensors) // 3
+    count = sum(name.startswith(f"{branch}.") and not name.endswith(".ceiling") for name in tensors) // 3
     expected = {f"{branch}.{i}.{k}" for i in range(count) for k in ("weight", "bias", "shift")}
     if count < 2 or not expected <= set(tensors):
         raise ValueError(f"expected tensors {branch}.i.weight/bias/shift for i = 0..L-1, L >= 2")
@@ -76,11 +87,21 @@ def branch_from_tensors(tensors: dict[str, torch.Tensor], branch: str) -> Layers
         weight, bias, shift = (tensors[f"{branch}.{i}.{k}"] for k in ("weight", "bias", "shift"))
         if weight.dtype != torch.int16 or bias.dtype != torch.int32 or shift.dtype != torch.int32:
             raise ValueError(f"{branch} layer {i}: expected int16 weights, int32 bias and shift")
-        if weight.dim() != 4 or weight.shape[1:] != (channels, 3, 3) or bias.shape != weight.shape[:1] or shift.dim():
-            raise ValueError(f"{branch} layer {i}: shapes {tuple(weight.shape)}, {tuple(bias.shape)} do not chain")
-        if not 1 <= int(shift) <= 48:
-            raise ValueError(f"{branch} layer {i}: shift {int(shift)} outside 1..48")
-        layers.append(IntegerLayer(weight, bias, int(shift), hidden=i < count - 1))
+        if weight.dim() != 4 or weight.shape[1:] != (channels, 3, 3) or bias.shape != weight.shape[:1] or \
+                shift.shape not in ((), weight.shape[:1]):
+            raise ValueError(f"{branch} layer {i}: shapes {tuple(weight.shape)}, {tuple(bias.shape)}, "
+                             f"{tuple(shift.shape)} do not chain")
+        if not ((shift >= 1) & (shift <= 48)).all():
+            raise ValueError(f"{branch} layer {i}: a shift outside 1..48")
+        hidden = i < count - 1
+        ceiling = tensors.get(f"{branch}.{i}.ceiling")
+        if ceiling is None:
+            ceiling = default_ceiling(hidden)
+        elif ceiling.dtype != torch.int32 or ceiling.dim() or not 1 <= int(ceiling) <= (ACT_MAX if hidden else 2 ** 23):
+            raise ValueError(f"{branch} layer {i}: the ceiling must be an int32 in 1..{ACT_MAX if hidden else 2 ** 23}")
+        else:
+            ceiling = int(ceiling)
+        layers.append(IntegerLayer(weight, bias, shift.expand(weight.shape[0]).clone(), hidden, ceiling))
         channels = weight.shape[0]
     if channels != c_out:
         raise ValueError(f"the {branch} branch gives {channels} channels, expected {c_out}")
@@ -92,7 +113,9 @@ def branch_from_tensors(tensors: dict[str, torch.Tensor], branch: str) -> Layers
 def program_from_tensors(tensors: dict[str, torch.Tensor]) -> Program:
     """Rebuild and validate a program; ``ValueError`` names what is wrong."""
     program = Program(branch_from_tensors(tensors, "luma"), branch_from_tensors(tensors, "chroma"))
-    if len(tensors) != 3 * (len(program.luma) + len(program.chroma)):
+    expected = sum(3 + (layer.ceiling != default_ceiling(layer.hidden))
+                   for layers in program.branches().values() for layer in layers)
+    if len(tensors) != expected:
         raise ValueError("unexpected tensors beside the two branches")
     return program
 
@@ -118,7 +141,9 @@ def program_facts(program: Program) -> dict:
     return {"parameters": sum(layer.weight.numel() + layer.bias.numel()
                               for layers in branches.values() for layer in layers),
             "kmac_per_luma_sample": macs_per_luma_sample(program) / 1000,
-            "layers": {branch: [{"shape": list(layer.weight.shape), "shift": layer.shift,
+            "layers": {branch: [{"shape": list(layer.weight.shape), "ceiling": layer.ceiling,
+                                 "shift": layer.uniform_shift if layer.uniform_shift is not None
+                                 else layer.shift.tolist(),
                                  "max_abs_weight": int(layer.weight.abs().max())} for layer in layers]
                        for branch, layers in branches.items()},
             "fingerprint_crc32": f"{program_fingerprint(program):08x}"}
@@ -247,9 +272,9 @@ def float_network(program: Program, calibrated: bool = False):
         fracs = [INPUT_FRAC] + [FLOAT_HIDDEN_FRAC] * (len(layers) - 1) + [OUTPUT_FRAC]
         with torch.no_grad():
             for i, (layer, conv) in enumerate(zip(layers, stack.convs)):
-                exponent = layer.shift - fracs[i] + fracs[i + 1]
-                conv.weight.copy_(layer.weight.to(torch.float64) * 2.0 ** -exponent)
-                offset = 2 ** (layer.shift - 1)
+                exponent = layer.shift.to(torch.float64) - fracs[i] + fracs[i + 1]  # per channel
+                conv.weight.copy_(layer.weight.to(torch.float64) * 2.0 ** -exponent[:, None, None, None])
+                offset = 2.0 ** (layer.shift.to(torch.float64) - 1)
                 conv.bias.copy_((layer.bias.to(torch.float64) - offset) * 2.0 ** -(exponent + fracs[i]))
             stack.act_frac.fill_(FLOAT_HIDDEN_FRAC if calibrated else -1)
     return model

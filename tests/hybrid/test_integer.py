@@ -33,9 +33,9 @@ def reference_conv(a: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.nd
 def reference_branch(layers, a: np.ndarray) -> np.ndarray:
     """One branch of :mod:`codeclab.hybrid.integer` restated in int64 NumPy (arithmetic shifts)."""
     for layer in layers:
-        a = reference_conv(a, layer.weight.numpy(), layer.bias.numpy()) >> layer.shift
-        if layer.hidden:
-            a = np.clip(a, 0, ACT_MAX)
+        a = reference_conv(a, layer.weight.numpy(), layer.bias.numpy()) >> layer.shift.numpy()[:, None, None]
+        if layer.ceiling is not None:
+            a = np.clip(a, 0 if layer.hidden else -layer.ceiling - 1, layer.ceiling)
     return a
 
 
@@ -168,7 +168,7 @@ def test_weight_exponent_is_the_largest_that_keeps_the_layer_exact():
     bias = torch.randn(32, generator=generator) * 0.01
     f = weight_exponent(weight, bias, 9, 9, ACT_MAX)
     layer = integer_layer(weight, bias, 9, 9, ACT_MAX, hidden=True)
-    assert layer.shift == f and layer_bound(layer.weight, layer.bias, ACT_MAX) < 2 ** EXACT_BITS
+    assert (layer.shift == f).all() and layer_bound(layer.weight, layer.bias, ACT_MAX) < 2 ** EXACT_BITS
     finer_w, finer_b = quantize_layer(weight, bias, f + 1, 9)
     shift = f + 1  # = (f + 1) + 9 - 9
     assert finer_w.abs().max() > WEIGHT_MAX or \

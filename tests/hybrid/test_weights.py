@@ -18,7 +18,7 @@ def test_round_trip_keeps_every_integer(program, tmp_path):
     path, card = save_program(tmp_path / "p.safetensors", program, {"note": "test"})
     loaded = load_program(path)
     assert program_fingerprint(loaded) == program_fingerprint(program)
-    assert all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) and a.shift == b.shift
+    assert all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) and torch.equal(a.shift, b.shift)
                for a, b in zip(loaded.luma + loaded.chroma, program.luma + program.chroma))
     facts = json.loads(card.read_text())
     assert facts["note"] == "test" and facts["fingerprint_crc32"] == f"{program_fingerprint(program):08x}"
