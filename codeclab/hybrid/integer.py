@@ -97,12 +97,12 @@ def round_half_up(x: Tensor) -> Tensor:
     return torch.floor(x + 0.5)
 
 
-def activation_frac(peak: float) -> int:
+def activation_frac(peak: float, ceiling: int = ACT_MAX) -> int:
     """Fraction bits of a hidden activation whose largest value is ``peak``: the finest grid
-    2^-F on which ``peak`` still fits in ACT_BITS bits (0..16)."""
+    2^-F on which ``peak`` still fits below ``ceiling`` (ACT_BITS bits by default; 0..16)."""
     if not peak > 0:
         return 16
-    return int(min(16, max(0, math.floor(math.log2(ACT_MAX / peak)))))
+    return int(min(16, max(0, math.floor(math.log2(ceiling / peak)))))
 
 
 def layer_bound(weight_int: Tensor, offset_bias: Tensor, input_max: int) -> int:
@@ -263,6 +263,13 @@ def int8_layer(weight: Tensor, bias: Tensor, frac_in: int, frac_out: int, input_
     w, b = quantize_channels(weight, bias, exponents, frac_in)
     return IntegerLayer(w.to(torch.int16), (b + 2.0 ** (shift - 1).to(torch.float64)).to(torch.int32),
                         shift.to(torch.int32), hidden, INT8_ACT_MAX if hidden else INT8_RESIDUAL_MAX)
+
+
+def is_int8(layers: Layers) -> bool:
+    """Whether a branch is in the 8-bit form: |W| <= 127, hidden activations 0..255, residual
+    -128..127 (every layer a uint8 x int8 convolution)."""
+    return all(int(layer.weight.abs().max()) <= INT8_WEIGHT_MAX
+               and layer.ceiling == (INT8_ACT_MAX if layer.hidden else INT8_RESIDUAL_MAX) for layer in layers)
 
 
 def qp_channel(like: Tensor, qp_value: Tensor | float) -> Tensor:

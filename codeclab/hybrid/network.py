@@ -76,8 +76,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..learned.registry import register_model
-from .integer import (ACT_MAX, INPUT_FRAC, OUTPUT_FRAC, Layers, Program, activation_frac, chroma_input,
-                      input_max_of, integer_layer, luma_input, luma_residual, quantize_layer, round_half_up,
+from .integer import (ACT_MAX, INPUT_FRAC, INT8_ACT_MAX, INT8_RESIDUAL_MAX, OUTPUT_FRAC, Layers, Program,
+                      activation_frac, channel_exponents, chroma_input, input_max_of, int8_layer, integer_layer,
+                      luma_input, luma_residual, quantize_channels, quantize_layer, round_half_up,
                       weight_exponent)
 
 #: Registry name of the network (``codeclab train --model nnlf``).
@@ -112,8 +113,12 @@ def clip_samples(x: Tensor) -> Tensor:
 class ConvStack(nn.Module):
     """3x3 convolutions with ReLU between them; the residual of one branch (module docstring)."""
 
-    def __init__(self, c_in: int, channels: int, layers: int, c_out: int) -> None:
+    def __init__(self, c_in: int, channels: int, layers: int, c_out: int, int8: bool = False) -> None:
         super().__init__()
+        #: The 8-bit form (:func:`~.integer.int8_layer`): per-channel weight grids, activations
+        #: up to 255, the residual clipped to -128..127 quarter samples.
+        self.int8 = int8
+        self.ceiling = INT8_ACT_MAX if int8 else ACT_MAX
         if layers < 2 or channels < 1:
             raise ValueError(f"a branch needs at least 2 layers and 1 channel, got {layers}, {channels}")
         widths = [c_in] + [channels] * (layers - 1) + [c_out]
@@ -147,16 +152,24 @@ class ConvStack(nn.Module):
         peaks = torch.stack(peaks)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(peaks, op=torch.distributed.ReduceOp.MAX)
-        self.act_frac.copy_(torch.tensor([activation_frac(float(p)) for p in peaks]))
+        self.act_frac.copy_(torch.tensor([activation_frac(float(p), self.ceiling) for p in peaks]))
 
     def quantized_conv(self, index: int, a: Tensor) -> Tensor:
         """Layer ``index`` with weights and bias on the integer program's grid (straight-through)."""
         conv = self.convs[index]
         frac_in, frac_out = self.fractions(index)
-        exponent = weight_exponent(conv.weight, conv.bias, frac_in, frac_out, input_max_of(index))
-        w_int, b_int = quantize_layer(conv.weight, conv.bias, exponent, frac_in)
-        weight = straight_through(conv.weight, (w_int * 2.0 ** -exponent).to(conv.weight.dtype))
-        bias = straight_through(conv.bias, (b_int * 2.0 ** -(exponent + frac_in)).to(conv.bias.dtype))
+        input_max = input_max_of(index, self.ceiling)
+        if self.int8:
+            exponents = channel_exponents(conv.weight, conv.bias, frac_in, frac_out, input_max)
+            w_int, b_int = quantize_channels(conv.weight, conv.bias, exponents, frac_in)
+            scale = 2.0 ** -exponents.to(torch.float64)
+            w_real, b_real = w_int * scale[:, None, None, None], b_int * scale * 2.0 ** -frac_in
+        else:
+            exponent = weight_exponent(conv.weight, conv.bias, frac_in, frac_out, input_max)
+            w_int, b_int = quantize_layer(conv.weight, conv.bias, exponent, frac_in)
+            w_real, b_real = w_int * 2.0 ** -exponent, b_int * 2.0 ** -(exponent + frac_in)
+        weight = straight_through(conv.weight, w_real.to(conv.weight.dtype))
+        bias = straight_through(conv.bias, b_real.to(conv.bias.dtype))
         return F.conv2d(a, weight, bias, padding=1)
 
     def forward(self, x: Tensor, qat: bool = False) -> Tensor:
@@ -171,15 +184,21 @@ class ConvStack(nn.Module):
             raise RuntimeError("quantisation-aware forward before calibrate(): activation grids unknown")
         for index in range(last):
             frac_out = int(self.act_frac[index])
-            x = fake_round(self.quantized_conv(index, x).clamp(0, ACT_MAX * 2.0 ** -frac_out), frac_out)
-        return fake_round(fake_round(self.quantized_conv(last, x), OUTPUT_FRAC), INPUT_FRAC)
+            x = fake_round(self.quantized_conv(index, x).clamp(0, self.ceiling * 2.0 ** -frac_out), frac_out)
+        residual = fake_round(self.quantized_conv(last, x), OUTPUT_FRAC)
+        if self.int8:  # the 8-bit residual: -128..127 quarter samples
+            unit = 2.0 ** -OUTPUT_FRAC
+            residual = straight_through(residual, residual.clamp(-(INT8_RESIDUAL_MAX + 1) * unit,
+                                                                 INT8_RESIDUAL_MAX * unit))
+        return fake_round(residual, INPUT_FRAC)
 
     def integer_layers(self) -> Layers:
         """This calibrated branch as fixed-point layers (:mod:`.integer`)."""
         if not self.calibrated:
             raise ValueError("the network's activation grids are not calibrated: fine-tune it with qat=true first")
         last = len(self.convs) - 1
-        return tuple(integer_layer(conv.weight, conv.bias, *self.fractions(i), input_max_of(i), hidden=i < last)
+        build = int8_layer if self.int8 else integer_layer
+        return tuple(build(conv.weight, conv.bias, *self.fractions(i), input_max_of(i, self.ceiling), hidden=i < last)
                      for i, conv in enumerate(self.convs))
 
 
@@ -188,11 +207,11 @@ class LoopFilterNet(nn.Module):
 
     def __init__(self, luma_channels: int = 32, luma_layers: int = 4, chroma_channels: int = 32,
                  chroma_layers: int = 4, qat: bool = False, chroma_guide: bool = True,
-                 luma_half_res: bool = True, relative_loss: bool = False) -> None:
+                 luma_half_res: bool = True, relative_loss: bool = False, int8: bool = False) -> None:
         super().__init__()
-        self.luma = ConvStack(5, luma_channels, luma_layers, 4) if luma_half_res else \
-            ConvStack(2, luma_channels, luma_layers, 1)
-        self.chroma = ConvStack(7 if chroma_guide else 3, chroma_channels, chroma_layers, 2)
+        self.luma = ConvStack(5, luma_channels, luma_layers, 4, int8) if luma_half_res else \
+            ConvStack(2, luma_channels, luma_layers, 1, int8)
+        self.chroma = ConvStack(7 if chroma_guide else 3, chroma_channels, chroma_layers, 2, int8)
         self.qat, self.chroma_guide, self.luma_half_res = qat, chroma_guide, luma_half_res
         self.relative_loss = relative_loss
 
@@ -273,10 +292,11 @@ def integer_program(model: LoopFilterNet) -> Program:
 @register_model(MODEL_NAME)
 def nnlf(luma_channels: int = 32, luma_layers: int = 4, chroma_channels: int = 32, chroma_layers: int = 4,
          qat: bool = False, chroma_guide: bool = True, luma_half_res: bool = True,
-         relative_loss: bool = False) -> LoopFilterNet:
+         relative_loss: bool = False, int8: bool = False) -> LoopFilterNet:
     """The neural loop filter network; ``qat=True`` for quantisation-aware fine-tuning,
     ``chroma_guide=False`` for a chroma branch that does not read the co-located luma,
     ``luma_half_res=False`` for a luma branch at full resolution, ``relative_loss=True`` to
-    train on errors relative to the unfiltered ones (module docstring)."""
+    train on errors relative to the unfiltered ones, ``int8=True`` for the 8-bit integer
+    program (with ``qat``; module docstring)."""
     return LoopFilterNet(luma_channels, luma_layers, chroma_channels, chroma_layers, qat, chroma_guide,
-                         luma_half_res, relative_loss)
+                         luma_half_res, relative_loss, int8)

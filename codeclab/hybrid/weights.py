@@ -43,7 +43,7 @@ import torch
 from ..errors import CodecLabError, InputError, UnsupportedError
 from ..io.files import atomic_write
 from ..learned.weights import WEIGHTS_DIR
-from .integer import (ACT_MAX, BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound,
+from .integer import (ACT_MAX, BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound, is_int8,
                       macs_per_luma_sample, program_fingerprint)
 
 #: The shipped program of tool id 1.
@@ -250,7 +250,8 @@ def network_args(program: Program) -> dict:
     """The ``nnlf`` builder arguments of the network whose shape ``program`` has."""
     return {"luma_channels": program.luma[0].weight.shape[0], "luma_layers": len(program.luma),
             "chroma_channels": program.chroma[0].weight.shape[0], "chroma_layers": len(program.chroma),
-            "chroma_guide": program.chroma_guided, "luma_half_res": program.luma_half_res}
+            "chroma_guide": program.chroma_guided, "luma_half_res": program.luma_half_res,
+            **({"int8": True} if all(is_int8(layers) for layers in program.branches().values()) else {})}
 
 
 def float_network(program: Program, calibrated: bool = False):

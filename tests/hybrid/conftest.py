@@ -38,12 +38,12 @@ def as_batch(planes, qp: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def random_network(coded_crop, seed: int = 0, channels: int = 8, layers: int = 4,
-                   chroma_guide: bool = False, luma_half_res: bool = True) -> LoopFilterNet:
+                   chroma_guide: bool = False, luma_half_res: bool = True, int8: bool = False) -> LoopFilterNet:
     """A seeded random QAT network, calibrated on the coded crop."""
     _, recon, qp = coded_crop
     torch.manual_seed(seed)
     model = LoopFilterNet(channels, layers, channels, layers, qat=True, chroma_guide=chroma_guide,
-                          luma_half_res=luma_half_res)
+                          luma_half_res=luma_half_res, int8=int8)
     for branch in (model.luma, model.chroma):
         for conv in branch.convs:
             torch.nn.init.normal_(conv.weight, std=0.1)
@@ -66,3 +66,9 @@ def program(network):
 def guided_network(coded_crop) -> LoopFilterNet:
     """The variant whose chroma branch also reads the luma phases."""
     return random_network(coded_crop, chroma_guide=True)
+
+
+@pytest.fixture(scope="session")
+def int8_network(coded_crop) -> LoopFilterNet:
+    """The 8-bit form (per-channel weight grids, activations up to 255, int8 residual), guided chroma."""
+    return random_network(coded_crop, seed=3, chroma_guide=True, int8=True)

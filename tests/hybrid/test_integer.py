@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.hybrid.integer import (ACT_MAX, EXACT_BITS, WEIGHT_MAX, IntegerLayer, activation_frac,
+from codeclab.hybrid.integer import (ACT_MAX, EXACT_BITS, INT8_RESIDUAL_MAX, WEIGHT_MAX, IntegerLayer, Program,
+                                     activation_frac, is_int8, residuals,
                                      check_bound, filter_planes, integer_layer, layer_bound,
                                      luma_input, chroma_input, macs_per_luma_sample, quantize_layer,
                                      round_half_up, run_banded, run_layers, weight_exponent)
@@ -106,6 +107,39 @@ def test_quantisation_aware_forward_equals_the_program(network, program, coded_c
     got = filter_planes(program, *recon, qp)
     assert np.array_equal(as_samples(out_y)[0, 0], got[0])
     assert np.array_equal(as_samples(out_c)[0, 0], got[1]) and np.array_equal(as_samples(out_c)[0, 1], got[2])
+
+
+def test_the_8_bit_form_equals_the_reference_and_its_quantisation_aware_network(int8_network, coded_crop):
+    """int8: per-channel shifts, |W| <= 127, activations clipped to 0..255 and the residual to
+    -128..127 quarter samples -- the same integers in the program, the int64 reference and
+    the network that trains it."""
+    _, recon, qp = coded_crop
+    program = integer_program(int8_network)
+    for layers in program.branches().values():
+        assert is_int8(layers)
+        assert any(layer.uniform_shift is None for layer in layers)  # the channels do use their own grids
+    got = filter_planes(program, *recon, qp)
+    assert all(np.array_equal(g, e) for g, e in zip(got, reference_filter(program, recon, qp)))
+    with torch.no_grad():
+        out_y, out_c = int8_network(*as_batch(recon, qp))
+    as_samples = lambda t: (t * 256 + 128).round().to(torch.int32).numpy()
+    assert np.array_equal(as_samples(out_y)[0, 0], got[0])
+    assert np.array_equal(as_samples(out_c)[0, 0], got[1]) and np.array_equal(as_samples(out_c)[0, 1], got[2])
+    assert any(not np.array_equal(g, r) for g, r in zip(got, recon))
+
+
+def test_the_8_bit_residual_clip_is_part_of_the_program(int8_network, coded_crop):
+    """A last layer that asks for more than 32 samples of correction gets exactly -128..127
+    quarter samples, in the program and in the reference."""
+    _, recon, qp = coded_crop
+    program = integer_program(int8_network)
+    last = program.luma[-1]
+    loud = IntegerLayer(last.weight, last.bias, (last.shift - 4).clamp(min=1), False, last.ceiling)
+    program = Program(program.luma[:-1] + (loud,), program.chroma)
+    residual = residuals(program, *recon, qp, chroma=False)[0]
+    assert residual.max() == INT8_RESIDUAL_MAX or residual.min() == -INT8_RESIDUAL_MAX - 1
+    got = filter_planes(program, *recon, qp)
+    assert np.array_equal(got[0], reference_filter(program, recon, qp)[0])
 
 
 def test_the_same_integers_for_1_and_2_threads_and_any_band_split(program, coded_crop):

@@ -113,3 +113,18 @@ def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsy
     (tmp_path / "bad.json").write_text("[1, 2]")
     assert main(["--timing", str(tmp_path / "bad.json"), "--out", out]) == 2
     assert "not a JSON object" in capsys.readouterr().err
+
+
+def test_the_8_bit_form_round_trips_and_turns_back_into_its_network(int8_network, tmp_path):
+    """Per-channel shifts and the ceilings survive the file; the float network it turns back
+    into is an int8 one and gives the same program."""
+    from codeclab.hybrid.network import integer_program
+    from codeclab.hybrid.weights import float_network
+
+    program = integer_program(int8_network)
+    path, _ = save_program(tmp_path / "p8.safetensors", program, {})
+    loaded = load_program(path)
+    assert program_fingerprint(loaded) == program_fingerprint(program)
+    assert all(torch.equal(a.shift, b.shift) and a.ceiling == b.ceiling and a.hidden == b.hidden
+               for a, b in zip(loaded.luma + loaded.chroma, program.luma + program.chroma))
+    assert program_fingerprint(integer_program(float_network(loaded, calibrated=True))) == program_fingerprint(program)
