@@ -21,6 +21,7 @@ pixel-unshuffle, as JVET's NNVC filters run luma) or 2 (full resolution); chroma
     layer l        acc_c = sum_j W_cj * A_j + B_c + 2^(s-1)
                    A'_c  = clamp(floor(acc_c / 2^s), 0, 2^10 - 1)     hidden layers (ReLU + clip)
                    R_c   = floor(acc_c / 2^s)                        last layer: residual in 1/4 samples
+                   (8-bit form: s per channel, clip 0..255, R clipped to -128..127, below)
     weights        W = floor(w 2^f + 1/2),  |W| <= 2^11 - 1            (per-layer power-of-two scale 2^f)
     biases         B = floor(b 2^(f + F_in) + 1/2)
     shift          s = f + F_in - F_out      (F: fraction bits of the layer's input / output activations)
@@ -42,6 +43,14 @@ no algorithm transforms the operands (Winograd, FFT) and no reduced precision sn
 convolution. The exponent ``f`` of each layer is the largest that satisfies both the
 weight range and (*), so the bound holds by construction; :func:`check_bound` asserts it
 again for every program built or loaded.
+
+**The 8-bit form** (``int8``, :func:`is_int8`; what ships): the same layers with one shift
+``s_c`` per output channel (each channel's weights on their own power-of-two grid), |W| <= 127,
+hidden activations clipped to 0..255 and the last layer's residual to -128..127 quarter
+samples (a correction of at most 32 samples). Every operand then fits uint8 x int8
+convolutions with int32 sums, which :mod:`.int8` runs on torch's x86 quantized engine about
+five times faster than the float32 convolutions, with the same integers (proof and probe
+there); the float path below remains the definition and the fallback.
 
 The residual scale is the encoder's per-picture, per-component strength (:mod:`.loopfilter`),
 like NNVC's residual scaling factor; training and the unit scale S = 8 round the quarter-sample
@@ -427,26 +436,34 @@ def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, q
     """The quarter-sample residuals R (int32) of one 4:2:0 picture (int32 planes, luma sides
     even), computed exactly; ``luma=False`` / ``chroma=False`` skip a branch (None)."""
     device = torch.device(device)
-    dtype = compute_dtype(device)
-    qp_value = 4.0 * (qp - 32)
+    qp_value = 4 * (qp - 32)
     height, width = y.shape
     half = (height // 2, width // 2)
     r_y = r_cb = r_cr = None
     if luma:
         if program.luma_half_res:
-            out = output_planes(run_banded(program.luma, program_input([*luma_phases(y), qp_value], half,
-                                                                       dtype, device)))
+            out = run_branch(program.luma, [*luma_phases(y), qp_value], half, device)
             # Pixel shuffle: phase 2 i + j of half-resolution position (r, c) is luma sample (2 r + i, 2 c + j).
             r_y = out.reshape(*half, 2, 2).transpose(0, 2, 1, 3).reshape(height, width)
         else:
-            r_y = output_planes(run_banded(program.luma, program_input([y, qp_value], (height, width),
-                                                                       dtype, device)))[..., 0]
+            r_y = run_branch(program.luma, [y, qp_value], (height, width), device)[..., 0]
     if chroma:
         guide = luma_phases(y) if program.chroma_guided else []
-        out = output_planes(run_banded(program.chroma, program_input([*guide, cb, cr, qp_value], half,
-                                                                     dtype, device)))
+        out = run_branch(program.chroma, [*guide, cb, cr, qp_value], half, device)
         r_cb, r_cr = out[..., 0], out[..., 1]
     return r_y, r_cb, r_cr
+
+
+def run_branch(layers: Layers, planes: list[np.ndarray | int], shape: tuple[int, int],
+               device: torch.device) -> np.ndarray:
+    """The residual (h, w, C_out) int32 of one branch on its input planes (:func:`program_input`):
+    on uint8 x int8 convolutions where :mod:`.int8` can promise the same integers, else on
+    float convolutions of integer-valued tensors."""
+    from .int8 import fast_input, fast_path_ready, run_branch as run_int8_branch
+
+    if fast_path_ready(layers, device):
+        return run_int8_branch(layers, fast_input(planes, shape))
+    return output_planes(run_banded(layers, program_input(planes, shape, compute_dtype(device), device)))
 
 
 def apply_residual(plane: np.ndarray, residual: np.ndarray, scale: int = UNIT_SCALE) -> np.ndarray:

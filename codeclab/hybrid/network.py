@@ -67,6 +67,13 @@ does, and gradients pass the roundings unchanged (straight-through estimator, Be
 2013). The fraction bits of each hidden activation are calibrated once, on the first QAT
 batch, from the float network's peaks (a buffer, so checkpoints keep them). The float run
 comes first; the QAT run starts from its weights (``codeclab train --init``).
+
+``int8=True`` trains the program's 8-bit form (:func:`~.integer.int8_layer`), the one that
+ships: weights on a power-of-two grid per output channel with |W| <= 127, activations on
+grids that fit 0..255, the residual clipped to -128..127 quarter samples. On the same float
+weights, 1,000 QAT steps of it lost 0.008 dB of luma gain and none of chroma against the
+10-bit form on Kodak reconstructions, and Kodak BD-rate went from -5.14% to -5.06%, for a
+filter that decodes about five times faster (:mod:`.int8`).
 """
 
 from __future__ import annotations
