@@ -72,7 +72,7 @@ def fast_path_fits(layers: Layers) -> bool:
     return True
 
 
-def quantized_conv(layer: IntegerLayer, signed_input: bool):
+def quantized_conv(layer: IntegerLayer):
     """The FBGEMM convolution that computes ``layer`` (module docstring), weights prepacked."""
     import torch.ao.nn.intrinsic.quantized as nniq
     import torch.ao.nn.quantized as nnq
@@ -88,8 +88,8 @@ def quantized_conv(layer: IntegerLayer, signed_input: bool):
         offset = 2.0 ** (layer.shift.to(torch.float64) - 1)
         bias = (layer.bias.to(torch.float64) - offset + 0.25) * scales
         module.set_weight_bias(weight, bias.to(torch.float32))
+    # The input's zero point travels with the quantized tensor; the output's is set here.
     module.scale, module.zero_point = 1.0, 0 if layer.hidden else SIGNED_ZERO_POINT
-    del signed_input  # the input's zero point travels with the quantized tensor
     return module
 
 
@@ -132,7 +132,7 @@ def kernel_is_exact(c_in: int, c_out: int, hidden: bool, signed_input: bool) -> 
               torch.randint(0, 256, (9, 11, c_in), generator=generator).to(torch.uint8).numpy())]
     for saturating, (weight, u) in zip((True, False), cases):
         if saturating:
-            # acc = 9 C_in 127 (255 - z) passes 2^22, so make acc + B a multiple of 2^s: x is
+            # acc = 9 C_in 127 (255 - z) may pass 2^22, so make acc + B a multiple of 2^s: x is
             # then an integer plus at most a quarter whatever float32 keeps of that quarter, no
             # tie is near, and only the int32 accumulation is on trial.
             shift = shifts
@@ -143,8 +143,10 @@ def kernel_is_exact(c_in: int, c_out: int, hidden: bool, signed_input: bool) -> 
             bias = torch.randint(-2 ** 12, 2 ** 12, (c_out,), generator=generator)
         layer = IntegerLayer(weight, (bias + 2 ** (shift - 1)).to(torch.int32), shift, hidden,
                              INT8_ACT_MAX if hidden else INT8_RESIDUAL_MAX)
-        got = run_quantized(quantized_conv(layer, signed_input), u, zero_point, hidden)
-        if not np.array_equal(got, exact_reference(layer, u, zero_point)):
+        got, expected = run_quantized(quantized_conv(layer), u, zero_point, hidden), exact_reference(layer, u, zero_point)
+        if saturating:  # the border sees fewer taps, so only the interior has acc + B on the grid
+            got, expected = got[1:-1, 1:-1], expected[1:-1, 1:-1]
+        if not np.array_equal(got, expected):
             return False
     return True
 
@@ -181,13 +183,13 @@ def fast_input(planes: list, shape: tuple[int, int]) -> np.ndarray:
 _MODULES: dict = {}
 
 
-def module_of(layer: IntegerLayer, signed_input: bool):
+def module_of(layer: IntegerLayer):
     """The prepacked convolution of a layer, built once: a decoder filters picture after picture."""
     hit = _MODULES.get(id(layer))
     if hit is None or hit[0] is not layer:  # an id may be reused once a program is freed
         if len(_MODULES) > 256:
             _MODULES.clear()
-        hit = _MODULES[id(layer)] = (layer, quantized_conv(layer, signed_input))
+        hit = _MODULES[id(layer)] = (layer, quantized_conv(layer))
     return hit[1]
 
 
@@ -198,6 +200,6 @@ def run_branch(layers: Layers, u: np.ndarray) -> np.ndarray:
     q = quantized_input(u, SIGNED_ZERO_POINT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for index, layer in enumerate(layers):
-            q = module_of(layer, index == 0)(q)
+        for layer in layers:
+            q = module_of(layer)(q)
     return q.int_repr()[0].permute(1, 2, 0).numpy().astype(np.int32) - SIGNED_ZERO_POINT

@@ -77,7 +77,7 @@ def test_the_probe_rejects_a_kernel_that_saturates_pair_sums(monkeypatch):
     against an emulation of such a kernel it says no, against an exact one yes."""
     exact = lambda module, u, zero_point, hidden: int8.exact_reference(module.layer, u, zero_point)
     saturating = lambda module, u, zero_point, hidden: saturating_pairs(module.layer, u, zero_point, hidden)
-    monkeypatch.setattr(int8, "quantized_conv", lambda layer, signed: type("Probe", (), {"layer": layer})())
+    monkeypatch.setattr(int8, "quantized_conv", lambda layer: type("Probe", (), {"layer": layer})())
     monkeypatch.setattr(int8, "engine", lambda: "x86")
     probe = int8.kernel_is_exact.__wrapped__
     for c_in, c_out, hidden, signed in [(7, 8, True, True), (8, 8, True, False), (8, 2, False, False)]:
