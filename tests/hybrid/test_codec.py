@@ -54,6 +54,13 @@ def test_decoded_the_same_on_1_and_2_threads(coded):
     assert torch.equal(one, coded.recon) and torch.equal(two, coded.recon)
 
 
+def test_decoded_the_same_on_the_float_path(coded, monkeypatch):
+    """A machine without exact 8-bit convolutions decodes the shipped program on the float
+    path: the same picture as the encoder's."""
+    monkeypatch.setenv("CODECLAB_INT8", "0")
+    assert torch.equal(api.decode(coded.data), coded.recon)
+
+
 def test_the_plain_classic_decoder_applies_the_filter_too(crop, coded):
     parsed = parse(coded.data)
     decoded = ClassicCodec().decode_image(parsed.header, parsed.params, parsed.payload)
