@@ -95,10 +95,13 @@ class ClassicCodec(Codec):
 
     picture_filter: PictureFilter | None = None
     """In-loop filter after deblocking (:mod:`.filters`); ``None`` in the pure classic codec."""
+    neural_intra: bool = False
+    """Code with the network intra modes of :mod:`.nnintra` beside the 35 HEVC modes."""
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
-        params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id)
+        params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id,
+                               neural_intra=self.neural_intra)
         height, width = image.shape[-2:]
         original = rgb_to_planes(image, params.matrix)
         encoded = encode_planes(original, params)
@@ -120,7 +123,8 @@ class ClassicCodec(Codec):
 
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
         params, payload, recon, stats = encode_sequence(
-            video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter)
+            video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter,
+            neural_intra=self.neural_intra)
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
@@ -139,9 +143,10 @@ class ClassicCodec(Codec):
             return {"qp": q.qp, "intra_period": q.intra_period, "num_refs": q.num_refs,
                     "gop": "low-delay P", "tmvp": q.tmvp, "deblocking": q.deblocking,
                     "strong_intra_smoothing": q.strong_smoothing, "ctu": 1 << q.ctu_log2,
-                    "min_cu": 1 << q.min_cu_log2, "picture_filter": q.picture_filter}
+                    "min_cu": 1 << q.min_cu_log2, "picture_filter": q.picture_filter,
+                    "neural_intra": q.neural_intra}
         p = PictureParams.unpack(params)
         return {"qp": p.qp, "matrix": p.matrix.name, "range": "FULL", "chroma": "4:2:0",
                 "deblocking": p.deblocking, "strong_intra_smoothing": p.strong_smoothing,
                 "ctu": 1 << p.ctu_log2, "min_cu": 1 << p.min_cu_log2,
-                "picture_filter": p.picture_filter}
+                "picture_filter": p.picture_filter, "neural_intra": p.neural_intra}

@@ -43,12 +43,14 @@ from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_co
                         fill_map, largest_block_at, neighbour_modes, split_context, units_of,
                         z_order_position)
 from .picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
+from .nnintra import NN_MODE_BASE, intra_program, program_heads
 from .reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
 from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                      MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
                      PictureParams, chroma_mode_from_syntax, decode_chroma_mode, decode_flag,
-                     decode_luma_mode, decode_merge_idx, decode_mvd, decode_ref_idx,
-                     mode_from_syntax, most_probable_modes, new_contexts)
+                     decode_luma_mode, decode_merge_idx, decode_mvd, decode_nn_intra,
+                     decode_ref_idx, head_bits_of, mode_from_syntax, most_probable_modes,
+                     new_contexts, nn_intra_context)
 
 #: Error codes of :func:`decode_ctus` beyond those of ``decoder_finish``.
 DAMAGED_RESIDUAL, OVERRUN = 10, 11
@@ -192,12 +194,20 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong,
     parts = 4 if nxn else 1
     part_size = size >> 1 if nxn else size
     first_mode = 0
+    heads = program_heads(work[6])
+    head = -1
     for i in range(parts):
         px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
-        left, above = neighbour_modes(pic.luma_mode, px, py)
-        m0, m1, m2 = most_probable_modes(left, above)
-        reg, is_mpm, index = decode_luma_mode(reg, data, ctx)
-        mode = mode_from_syntax(is_mpm, index, m0, m1, m2)
+        if heads:
+            inc = nn_intra_context(pic.luma_mode, px, py)
+            reg, head = decode_nn_intra(reg, data, ctx, inc, head_bits_of(heads))
+        if head >= 0:
+            mode = NN_MODE_BASE + head
+        else:
+            left, above = neighbour_modes(pic.luma_mode, px, py)
+            m0, m1, m2 = most_probable_modes(left, above)
+            reg, is_mpm, index = decode_luma_mode(reg, data, ctx)
+            mode = mode_from_syntax(is_mpm, index, m0, m1, m2)
         fill_map(pic.luma_mode, px, py, part_size, mode)
         if i == 0:
             first_mode = mode
@@ -249,14 +259,16 @@ def decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc, bit_depth, strong,
 
 @njit(cache=True)
 def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_refs, scans,
-                ctu_bits):
+                ctu_bits, program):
     """Parse and reconstruct every CTU; returns 0 or an error code.
+
+    ``program``: the neural intra :data:`~.nnintra.Program` (empty when the tool is off).
 
     ``ctu_bits[row, col]`` receives the position of the arithmetic decoder (in bits, to
     within a byte) after each CTU, for the bits-per-CTU picture of ``codeclab info``.
     """
     reg = decoder_start(data)
-    work = new_workspace()
+    work = new_workspace(program)
     mc = (new_mc_workspace(CTU_SIZE), np.empty((CTU_SIZE, CTU_SIZE), np.int64))
     coded_height, coded_width = pic.coded
     rows, cols = ctu_bits.shape
@@ -320,7 +332,8 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
     code = int(decode_ctus(data, ctx, pic, refs, params.qp, chroma_qp(params.qp), 8,
-                           params.strong_smoothing, inter, num_refs, SCANS, positions))
+                           params.strong_smoothing, inter, num_refs, SCANS, positions,
+                           intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")
     if code == OVERRUN:

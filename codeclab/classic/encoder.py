@@ -58,14 +58,16 @@ from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_co
                         z_order_position)
 from .picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
 from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
-from .reconstruct import (chroma_qp, new_workspace, predict, reconstruct_block,
+from .nnintra import NN_MODE_BASE, empty_program, intra_program, program_heads
+from .reconstruct import (chroma_qp, new_workspace, predict, predict_mode, reconstruct_block,
                           reference_samples)
 from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                      MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
                      PictureParams, chroma_mode_bits, chroma_mode_from_syntax,
                      encode_chroma_mode, encode_flag, encode_luma_mode, encode_merge_idx,
-                     encode_mvd, encode_ref_idx, flag_bits, luma_mode_bits, mode_to_syntax,
-                     most_probable_modes, new_contexts)
+                     encode_mvd, encode_nn_intra, encode_ref_idx, flag_bits, head_bits_of,
+                     luma_mode_bits, mode_to_syntax, most_probable_modes, new_contexts,
+                     nn_intra_bits, nn_intra_context)
 
 #: Modes (besides the MPMs) that pass SATD pre-selection into the full RD check, by log2 size.
 RD_CANDIDATES = np.array([0, 0, 3, 3, 2, 2, 0], dtype=np.int64)
@@ -121,7 +123,7 @@ def new_scratch():
     return (np.empty(129, np.int64), np.empty(129, np.int64), np.empty((32, 32), np.int64),
             np.empty((32, 32), np.int64), np.empty((32, 32), np.int64),
             np.empty((32, 32), np.int64), np.empty(1 << 16, np.uint8), np.zeros(3),
-            np.zeros(0, np.int32), np.zeros(35, np.float64))
+            np.zeros(0, np.int32), np.zeros(NN_MODE_BASE + 8, np.float64))
 
 
 # -------------------------------------------------------------------- rates and blocks
@@ -149,7 +151,7 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     is_luma = comp == 0
     qp = cfg.qp if is_luma else cfg.qpc
     reference_samples(plane, S.pic.decoded[comp], x, y, n, cfg.bit_depth, refs)
-    predict(refs, mode, n, is_luma, cfg.bit_depth, cfg.strong, smoothed, pred)
+    predict_mode(refs, mode, n, is_luma, cfg.bit_depth, cfg.strong, smoothed, pred, S.work[6])
     for i in range(n):
         for j in range(n):
             residual[i, j] = orig[y + i, x + j] - pred[i, j]
@@ -174,24 +176,36 @@ def clear_decoded(S, comp, x, y, size):
 
 @njit(cache=True)
 def mode_bits(S, x, y, mode):
-    """Bits of coding luma ``mode`` for the PU at (x, y), given its neighbours' MPMs."""
+    """Bits of coding luma ``mode`` for the PU at (x, y), given its neighbours' MPMs (and
+    nn_intra_flag with its head bits when neural intra prediction is on)."""
+    heads = program_heads(S.work[6])
+    bits = 0.0
+    if heads:
+        head = mode - NN_MODE_BASE if mode >= NN_MODE_BASE else -1
+        inc = nn_intra_context(S.pic.luma_mode, x, y)
+        bits = nn_intra_bits(S.ctx, inc, head, head_bits_of(heads)) / ONE_BIT
+        if head >= 0:
+            return bits
     left, above = neighbour_modes(S.pic.luma_mode, x, y)
     m0, m1, m2 = most_probable_modes(left, above)
     is_mpm, index = mode_to_syntax(mode, m0, m1, m2)
-    return luma_mode_bits(S.ctx, is_mpm, index) / ONE_BIT
+    return bits + luma_mode_bits(S.ctx, is_mpm, index) / ONE_BIT
 
 
 @njit(cache=True)
 def candidate_modes(S, cfg, x, y, n):
-    """SATD pre-selection: the best RD_CANDIDATES[log2 n] of 35 modes, plus the MPMs."""
+    """SATD pre-selection: the best RD_CANDIDATES[log2 n] of the 35 modes and the network
+    modes, plus the MPMs, plus the best network mode if it is not among them yet (network
+    modes get their own RD check, as VVC's encoder gives MIP modes theirs)."""
     refs, smoothed, pred = S.scratch[0], S.scratch[1], S.scratch[2]
     costs = S.scratch[9]
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    count = NN_MODE_BASE + program_heads(S.work[6])
     reference_samples(S.pic.planes[0], S.pic.decoded[0], x, y, n, cfg.bit_depth, refs)
-    for mode in range(35):
-        predict(refs, mode, n, True, cfg.bit_depth, cfg.strong, smoothed, pred)
+    for mode in range(count):
+        predict_mode(refs, mode, n, True, cfg.bit_depth, cfg.strong, smoothed, pred, S.work[6])
         costs[mode] = satd(S.orig[0], x, y, pred, n) + cfg.sqrt_lam * mode_bits(S, x, y, mode)
-    order = np.argsort(costs)
+    order = np.argsort(costs[:count])
     left, above = neighbour_modes(S.pic.luma_mode, x, y)
     m0, m1, m2 = most_probable_modes(left, above)
     chosen = [m0, m1, m2]
@@ -199,6 +213,10 @@ def candidate_modes(S, cfg, x, y, n):
         mode = order[i]
         if mode != m0 and mode != m1 and mode != m2:
             chosen.append(mode)
+    if count > NN_MODE_BASE:
+        best_nn = NN_MODE_BASE + np.argmin(costs[NN_MODE_BASE:count])
+        if best_nn not in chosen:
+            chosen.append(best_nn)
     return chosen
 
 
@@ -464,9 +482,17 @@ def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
     part_size = size >> 1 if nxn else size
     for i in range(parts):
         px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
+        mode = S.pic.luma_mode[py >> 2, px >> 2]
+        heads = program_heads(S.work[6])
+        if heads:
+            head = mode - NN_MODE_BASE if mode >= NN_MODE_BASE else -1
+            inc = nn_intra_context(S.pic.luma_mode, px, py)
+            reg = encode_nn_intra(reg, out, ctx, inc, head, head_bits_of(heads))
+            if head >= 0:
+                continue
         left, above = neighbour_modes(S.pic.luma_mode, px, py)
         m0, m1, m2 = most_probable_modes(left, above)
-        is_mpm, index = mode_to_syntax(S.pic.luma_mode[py >> 2, px >> 2], m0, m1, m2)
+        is_mpm, index = mode_to_syntax(mode, m0, m1, m2)
         reg = encode_luma_mode(reg, out, ctx, is_mpm, index)
     reg = encode_chroma_mode(reg, out, ctx, S.chroma_syntax[y >> 2, x >> 2])
     quarters = 4 if log2 == CTU_LOG2 else 1
@@ -617,14 +643,17 @@ def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int)
                     strong_smoothing, rounding)
 
 
-def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None) -> tuple:
-    """:data:`Search` over the source ``planes`` for the picture state ``pic``."""
+def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None,
+               program: tuple | None = None) -> tuple:
+    """:data:`Search` over the source ``planes`` for the picture state ``pic``; ``program``:
+    the neural intra :data:`~.nnintra.Program` (default: the tool off)."""
     height, width = pic.planes[0].shape
     orig = tuple(np.ascontiguousarray(p, dtype=np.int32) for p in planes)
     maps = (np.zeros_like(pic.cu_log2), np.zeros_like(pic.cu_log2))
     syntax = np.zeros(pic.cu_log2.shape + (4,), np.int32)
     inter = no_inter_search(height, width) if inter is None else inter
-    return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(),
+    program = empty_program() if program is None else program
+    return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
                   new_scratch(), syntax, inter)
 
 
@@ -638,7 +667,7 @@ def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: Pic
     qp = params.qp
     cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING)
     pic = new_picture(height, width, coded)
-    S = new_search(planes, pic, qp)
+    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra))
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_ctus(S, cfg, ctx, ctu_bits)

@@ -9,8 +9,9 @@ draws, over it,
 - ``partition``: the coding units (white lines; 4x4 prediction units of NxN CUs in yellow);
 - ``modes``: each intra prediction unit's mode as a short line along the direction it
   predicts from (angular modes 2..34, H.265 Table 8-4), a dot for DC and a small circle
-  for planar; in a P picture every CU is also tinted by how it was coded
-  (:data:`MODE_COLOURS`: skip green, merge blue, AMVP yellow, intra red);
+  for planar, a small square for a network mode (neural intra prediction); in a P picture
+  every CU is also tinted by how it was coded (:data:`MODE_COLOURS`: skip green, merge
+  blue, AMVP yellow, intra red);
 - ``motion``: the vector of each inter CU as an arrow from its centre, at the picture's
   scale (quarter samples / 4), white for reference 0 and orange for older references.
 
@@ -31,6 +32,7 @@ from ..io.chroma import upsample_chroma
 from ..io.color import ycbcr_to_rgb_int
 from .codec import planes_to_rgb
 from .decoder import decode_payload
+from .nnintra import NN_MODE_BASE
 from .filters import split_side_info
 from .intra import INTRA_PRED_ANGLE
 from .partition import CTU_SIZE
@@ -164,13 +166,15 @@ def draw_syntax(header: StreamHeader, params: bytes, payload: bytes,
         ax.add_collection(LineCollection(pus, colors="yellow", linewidths=0.4 * scale))
 
     if "modes" in show:
-        lines, dots, circles = [], [], []
+        lines, dots, circles, squares = [], [], [], []
         for x0, y0, size, _ in units:
             mode = int(pic.luma_mode[y0 // 4, x0 // 4])
             if mode < 0:
                 continue  # an inter CU
             cx, cy = x0 + size / 2, y0 + size / 2
-            if mode >= 2:
+            if mode >= NN_MODE_BASE:  # a network mode (neural intra prediction)
+                squares.append((cx, cy))
+            elif mode >= 2:
                 dx, dy = mode_direction(mode)
                 length = 0.4 * size / np.hypot(dx, dy)
                 lines.append([(cx - dx * length, cy - dy * length), (cx + dx * length, cy + dy * length)])
@@ -184,6 +188,9 @@ def draw_syntax(header: StreamHeader, params: bytes, payload: bytes,
         if circles:
             ax.scatter(*zip(*circles), s=4 * scale, facecolors="none", edgecolors="lime",
                        linewidths=0.4 * scale)
+        if squares:
+            ax.scatter(*zip(*squares), s=4 * scale, facecolors="none", edgecolors="orange",
+                       marker="s", linewidths=0.4 * scale)
 
     if "motion" in show:
         arrows = {0: [], 1: []}

@@ -49,6 +49,7 @@ from .encoder import (MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage, new
 from .loopfilter import deblock_picture
 from .motion import predict_block
 from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from .nnintra import intra_program
 from .partition import CTU_SIZE, MIN_CU_LOG2, fill_map, split_context
 from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
 from .quant import INTER_ROUNDING, INTRA_ROUNDING
@@ -606,7 +607,7 @@ def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], param
     cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING)
     pic = new_picture(height, width, coded)
     inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
-    S = new_search(planes, pic, qp, inter)
+    S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra))
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_inter_ctus(S, cfg, ctx, ctu_bits)

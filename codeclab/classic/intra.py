@@ -490,8 +490,11 @@ def chroma_mode(intra_chroma_pred_mode: int, luma_mode: int) -> int:
 
     ``intra_chroma_pred_mode`` 0..3 select planar, vertical, horizontal, DC, replaced by mode
     34 when they equal the luma mode (so no two choices predict alike); 4 (DM) takes the luma
-    mode itself.
+    mode itself. A network luma mode (35 and above, :mod:`.nnintra`) counts as planar here,
+    as VVC's DM treats MIP blocks.
     """
+    if luma_mode >= NUM_MODES:
+        luma_mode = PLANAR
     if intra_chroma_pred_mode == DM_CHROMA:
         return luma_mode
     mode = CHROMA_MODES[intra_chroma_pred_mode]

@@ -35,6 +35,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .nnintra import NN_MODE_BASE
+
+PLANAR_MODE = 0
+
 CTU_LOG2 = 6
 CTU_SIZE = 1 << CTU_LOG2
 MIN_CU_LOG2 = 3
@@ -100,7 +104,8 @@ def neighbour_modes(luma_mode, x, y):
     # The above neighbour must lie in the same CTU row (no line buffer of modes).
     if uy > 0 and (y - 1) >= ((y >> CTU_LOG2) << CTU_LOG2):
         above = luma_mode[uy - 1, ux]
-    return left, above
+    # A network mode (:mod:`.nnintra`) offers planar to the MPMs, as VVC's MIP blocks do.
+    return (PLANAR_MODE if left >= NN_MODE_BASE else left), (PLANAR_MODE if above >= NN_MODE_BASE else above)
 
 
 @njit(cache=True)

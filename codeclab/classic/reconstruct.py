@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from .intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
+from .nnintra import NN_MODE_BASE, nn_predict
 from .quant import LEVEL_SCALES, QUANT_SCALES
 from .transform import DST4_MATRIX, transform_matrix
 
@@ -198,6 +199,16 @@ def predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred):
                     pred[0, x] = min(max(v, 0), max_value)
 
 
+@njit(cache=True)
+def predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred, program):
+    """:func:`predict` for the 35 HEVC modes, the network of ``program`` for modes from
+    :data:`~.nnintra.NN_MODE_BASE` on (luma only; :mod:`.nnintra`)."""
+    if mode >= NN_MODE_BASE:
+        nn_predict(refs, n, mode - NN_MODE_BASE, program, bit_depth, pred)
+    else:
+        predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred)
+
+
 # -------------------------------------------------------------------- residual
 @njit(cache=True)
 def dequantize(levels, n, qp, bit_depth, coeffs):
@@ -261,11 +272,13 @@ def chroma_qp(qpi):
 
 
 @njit(cache=True)
-def new_workspace():
-    """``(refs, smoothed, pred, coeffs, tmp, residual)`` scratch arrays for 32x32 blocks."""
+def new_workspace(program):
+    """``(refs, smoothed, pred, coeffs, tmp, residual, program)``: scratch arrays for 32x32
+    blocks, and the neural intra :data:`~.nnintra.Program` (:func:`~.nnintra.empty_program`
+    when the tool is off)."""
     return (np.empty(129, np.int64), np.empty(129, np.int64), np.empty((32, 32), np.int64),
             np.empty((32, 32), np.int64), np.empty((32, 32), np.int64),
-            np.empty((32, 32), np.int64))
+            np.empty((32, 32), np.int64), program)
 
 
 @njit(cache=True)
@@ -277,13 +290,14 @@ def reconstruct_block(plane, decoded, levels, x0, y0, n, mode, is_luma, qp, bit_
         plane: int32 (H, W) samples of the component; the block is written into it.
         decoded: uint8 (H, W) availability map; the block is marked decoded.
         levels: int32 (H, W) plane of quantized levels, read at the block's position.
-        x0, y0, n: the block. mode: its intra mode (0..34). is_luma: luma tools and DST.
+        x0, y0, n: the block. mode: its intra mode (0..34, or a network mode). is_luma: luma
+            tools and DST.
         qp: QP of the component (QpY or QpC). coded: the block's cbf (levels all zero if 0).
         work: :func:`new_workspace`.
     """
-    refs, smoothed, pred, coeffs, tmp, residual = work
+    refs, smoothed, pred, coeffs, tmp, residual, program = work
     reference_samples(plane, decoded, x0, y0, n, bit_depth, refs)
-    predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, smoothed, pred)
+    predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, smoothed, pred, program)
     max_value = (1 << bit_depth) - 1
     if coded:
         dequantize(levels[y0:y0 + n, x0:x0 + n], n, qp, bit_depth, coeffs)

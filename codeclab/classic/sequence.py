@@ -253,7 +253,8 @@ def encode_p_picture(original: tuple, params: PictureParams, buffer: dict[int, R
 
 
 def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
-                    picture_filter: PictureFilter | None = None, tmvp: bool = True):
+                    picture_filter: PictureFilter | None = None, tmvp: bool = True,
+                    neural_intra: bool = False):
     """Encode a video; returns ``(SequenceParams, payload, reconstruction Video, stats)``."""
     check_video(video)
     check_intra_period(intra_period)
@@ -261,7 +262,8 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
     coded = coded_size(height, width)
     tool = picture_filter.tool_id if picture_filter is not None else 0
     params = SequenceParams(qp=qp, intra_period=intra_period, num_refs=num_refs,
-                            gop_size=GOP_SIZE, tmvp=tmvp, picture_filter=tool)
+                            gop_size=GOP_SIZE, tmvp=tmvp, picture_filter=tool,
+                            neural_intra=neural_intra)
     buffer: dict[int, ReferencePicture] = {}
     records, recon_frames = [], []
     stats = {"picture_bits": [], "picture_qp": [], "picture_type": []}

@@ -8,7 +8,8 @@ sequence parameter block and, in the payload, one framed codeword per picture
 
     picture_parameters (5 or 6 bytes):  qp u8 | matrix u8 | flags u8 | ctu_log2 u8 | min_cu_log2 u8
                                         [| picture_filter u8]
-        flags: bit 0 deblocking, bit 1 strong intra smoothing, bit 2 picture filter present
+        flags: bit 0 deblocking, bit 1 strong intra smoothing, bit 2 picture filter present,
+               bit 4 neural intra prediction (the network modes of :mod:`.nnintra`)
         picture_filter: id of the in-loop filter after deblocking (:mod:`.filters`); when
         present the payload is ``uleb128 len | picture data | filter side information``
 
@@ -33,7 +34,10 @@ sequence parameter block and, in the payload, one framed codeword per picture
         else pred_mode_flag             ae(v) 1 = intra
         intra CUs (every CU of an I picture):
         part_mode (NxN)                 ae(v) only if log2 == min_cu_log2 (four 4x4 luma PUs)
-        per PU: prev_intra_luma_pred_flag ae(v); mpm_idx TR cMax 2 bypass, or
+        per PU: nn_intra_flag ae(v) if neural intra prediction is on (ctx 0..2: left and
+                above PUs with network modes); 1: nn_intra_mode,
+                log2(heads) bits bypass (the network head, luma mode 35 + head); else
+                prev_intra_luma_pred_flag ae(v); mpm_idx TR cMax 2 bypass, or
                 rem_intra_luma_pred_mode 5 bits bypass                    §8.4.2
         intra_chroma_pred_mode          ae(v): 0 -> DM (4), else 1 + 2 bypass bits (0..3)
         transform_unit per luma TU (the CU, its four 32x32 quarters for a 64x64 CU, or its
@@ -78,6 +82,7 @@ from ..entropy.rate import ONE_BIT, bin_cost
 from ..entropy.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
 from ..errors import BitstreamError
 from .mvpred import MAX_MERGE_CANDIDATES
+from .nnintra import NN_MODE_BASE
 
 # Context layout after the residual contexts.
 SPLIT_CU = RESIDUAL_CONTEXTS          # 3: number of neighbours (left, above) that are deeper
@@ -98,7 +103,9 @@ MVP_IDX = MVD_GREATER1 + 1            # 1: mvp_l0_flag
 ROOT_CBF = MVP_IDX + 1                # 1: rqt_root_cbf
 CBF_LUMA_INTER = ROOT_CBF + 1         # 2: cbf_luma of inter CUs (TU = CU, TU inside the CU)
 CBF_CHROMA_INTER = CBF_LUMA_INTER + 2  # 2: likewise, Cb and Cr
-N_CONTEXTS = CBF_CHROMA_INTER + 2
+# Neural intra prediction only (so streams without it are unchanged).
+NN_INTRA_FLAG = CBF_CHROMA_INTER + 2  # 3: nn_intra_flag, by network-mode neighbours (left, above)
+N_CONTEXTS = NN_INTRA_FLAG + 3
 
 #: Largest |mvd| component (the vector range of H.265 §7.4.9.9, 16 bits).
 MAX_MVD = 1 << 15
@@ -106,6 +113,7 @@ MAX_MVD = 1 << 15
 FLAG_DEBLOCKING = 1
 FLAG_STRONG_SMOOTHING = 2
 FLAG_PICTURE_FILTER = 4
+FLAG_NEURAL_INTRA = 16
 _PARAMS = struct.Struct(">BBBBB")
 
 
@@ -120,10 +128,11 @@ class PictureParams:
     ctu_log2: int = 6
     min_cu_log2: int = 3
     picture_filter: int = 0  # 0: none, else the tool id of :mod:`.filters`
+    neural_intra: bool = False  # the network intra modes of :mod:`.nnintra`
 
     def pack(self) -> bytes:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
-                 + FLAG_PICTURE_FILTER * bool(self.picture_filter))
+                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_NEURAL_INTRA * self.neural_intra)
         packed = _PARAMS.pack(self.qp, int(self.matrix), flags, self.ctu_log2, self.min_cu_log2)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
 
@@ -142,12 +151,13 @@ class PictureParams:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
         if matrix not in (Matrix.BT601, Matrix.BT709):
             raise BitstreamError(f"classic: unknown colour matrix {matrix}")
-        if flags >> 3:
+        if flags & ~(FLAG_DEBLOCKING | FLAG_STRONG_SMOOTHING | FLAG_PICTURE_FILTER | FLAG_NEURAL_INTRA):
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
         return cls(qp, Matrix(matrix), bool(flags & FLAG_DEBLOCKING),
-                   bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2, picture_filter)
+                   bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2, picture_filter,
+                   bool(flags & FLAG_NEURAL_INTRA))
 
 
 def new_contexts(qp: int) -> np.ndarray:
@@ -209,6 +219,55 @@ def luma_mode_bits(ctx, is_mpm, index):
     if is_mpm:
         return bin_cost(ctx, PREV_INTRA_LUMA, 1) + (1 if index == 0 else 2) * ONE_BIT
     return bin_cost(ctx, PREV_INTRA_LUMA, 0) + 5 * ONE_BIT
+
+
+# -------------------------------------------------------------------- nn_intra_flag, nn_intra_mode
+@njit(cache=True)
+def head_bits_of(heads):
+    """Bypass bits of nn_intra_mode for ``heads`` network modes (a power of two, 1..8)."""
+    return 0 if heads <= 1 else (1 if heads == 2 else (2 if heads == 4 else 3))
+
+
+@njit(cache=True)
+def nn_intra_context(luma_mode, x, y):
+    """ctxInc of nn_intra_flag for the PU at luma (x, y): how many of its left and above
+    neighbours use a network mode (as VVC's intra_mip_flag counts MIP neighbours)."""
+    ux, uy = x >> 2, y >> 2
+    inc = 0
+    if ux > 0 and luma_mode[uy, ux - 1] >= NN_MODE_BASE:
+        inc += 1
+    if uy > 0 and luma_mode[uy - 1, ux] >= NN_MODE_BASE:
+        inc += 1
+    return inc
+
+
+@njit(cache=True)
+def encode_nn_intra(reg, out, ctx, inc, head, head_bits):
+    """nn_intra_flag (``head >= 0``, context ``inc``), then the head in ``head_bits`` bypass
+    bits, MSB first."""
+    reg = encode_bin(reg, out, ctx, NN_INTRA_FLAG + inc, 1 if head >= 0 else 0)
+    if head >= 0:
+        for i in range(head_bits - 1, -1, -1):
+            reg = encode_bypass(reg, out, (head >> i) & 1)
+    return reg
+
+
+@njit(cache=True)
+def decode_nn_intra(reg, data, ctx, inc, head_bits):
+    """``(reg, head)``; head -1 when nn_intra_flag is 0."""
+    reg, flag = decode_bin(reg, data, ctx, NN_INTRA_FLAG + inc)
+    if not flag:
+        return reg, -1
+    head = 0
+    for _ in range(head_bits):
+        reg, b = decode_bypass(reg, data)
+        head = (head << 1) | b
+    return reg, head
+
+
+@njit(cache=True)
+def nn_intra_bits(ctx, inc, head, head_bits):
+    return bin_cost(ctx, NN_INTRA_FLAG + inc, 1 if head >= 0 else 0) + (head_bits * ONE_BIT if head >= 0 else 0)
 
 
 # -------------------------------------------------------------------- chroma mode (§8.4.3)
@@ -291,7 +350,12 @@ def mode_from_syntax(is_mpm, index, m0, m1, m2):
 
 @njit(cache=True)
 def chroma_mode_from_syntax(value, luma_mode):
-    """IntraPredModeC (Table 8-2): planar, vertical, horizontal, DC, or DM; 34 replaces a duplicate."""
+    """IntraPredModeC (Table 8-2): planar, vertical, horizontal, DC, or DM; 34 replaces a duplicate.
+
+    A network luma mode (:mod:`.nnintra`) counts as planar, as VVC's DM treats MIP blocks.
+    """
+    if luma_mode >= NN_MODE_BASE:
+        luma_mode = 0
     if value == 4:
         return luma_mode
     mode = (0, 26, 10, 1)[value]
@@ -319,10 +383,12 @@ class SequenceParams:
     ctu_log2: int = 6
     min_cu_log2: int = 3
     picture_filter: int = 0  # 0: none, else the tool id of :mod:`.filters`
+    neural_intra: bool = False  # the network intra modes of :mod:`.nnintra`
 
     def pack(self) -> bytes:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
-                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp)
+                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp
+                 + FLAG_NEURAL_INTRA * self.neural_intra)
         packed = _SEQUENCE.pack(self.qp, flags, self.ctu_log2, self.min_cu_log2,
                                 self.intra_period, self.num_refs, self.gop_size)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
@@ -341,7 +407,7 @@ class SequenceParams:
             raise BitstreamError("classic: picture-filter flag and filter id disagree")
         if qp > 51:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
-        if flags >> 4:
+        if flags >> 5:
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
@@ -353,13 +419,14 @@ class SequenceParams:
             raise BitstreamError(f"classic: GOP size {gop_size}, expected 1..{MAX_GOP_SIZE}")
         return cls(qp, intra_period, num_refs, gop_size, bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), bool(flags & FLAG_TMVP), ctu_log2,
-                   min_cu_log2, picture_filter)
+                   min_cu_log2, picture_filter, bool(flags & FLAG_NEURAL_INTRA))
 
     def picture(self, qp: int) -> PictureParams:
         """The parameters one picture of the sequence is coded with, at ``qp``."""
         return PictureParams(qp=qp, deblocking=self.deblocking,
                              strong_smoothing=self.strong_smoothing, ctu_log2=self.ctu_log2,
-                             min_cu_log2=self.min_cu_log2, picture_filter=self.picture_filter)
+                             min_cu_log2=self.min_cu_log2, picture_filter=self.picture_filter,
+                             neural_intra=self.neural_intra)
 
 
 def pack_picture_header(inter: bool, qp: int) -> int:

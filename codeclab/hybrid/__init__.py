@@ -1,9 +1,13 @@
 """Hybrid coding: neural tools inside the classic codec, through the interfaces of the tools they join.
 
-The first tool is a neural in-loop filter after deblocking, the codec ``classic-nn``::
+Two tools, both on in the codec ``classic-nn``: network intra modes beside HEVC's 35, and
+a neural in-loop filter after deblocking::
 
-    classic decoder ─► deblocking ─► neural loop filter (picture-filter tool id 1) ─► picture
+    intra prediction (+ network modes) ─► ... ─► deblocking ─► neural loop filter (tool id 1) ─► picture
 
+- :mod:`.intra` -- neural intra prediction: small perceptrons per block size (reference
+  samples in, blocks out), registered as model ``nip`` for ``codeclab train``, and their
+  integer program, which :mod:`codeclab.classic.nnintra` runs inside the classic codec;
 - :mod:`.network` -- the filter's CNN (luma on its 2x2 phases and chroma, both at chroma
   resolution, QP as an input), float and quantisation-aware, registered as model ``nnlf``
   for ``codeclab train``;
@@ -13,7 +17,7 @@ The first tool is a neural in-loop filter after deblocking, the codec ``classic-
   about five times faster, where a load-time probe confirms the CPU's kernels are exact;
 - :mod:`.loopfilter` -- the :class:`~codeclab.classic.filters.PictureFilter`: per-component,
   per-CTU on/off decisions by RDO, flags coded with CABAC;
-- :mod:`.codec` -- ``classic-nn``, the classic codec with the filter on;
+- :mod:`.codec` -- ``classic-nn``, the classic codec with both tools on;
 - :mod:`.pairs` -- training pairs (classic reconstructions and originals) and their dataset;
 - :mod:`.weights` -- the shipped integer program (safetensors + model card) and its export.
 
@@ -31,4 +35,11 @@ To train on from the shipped program instead of from scratch, start the float ru
 its float form (``--init runs/start.safetensors``)::
 
     python -m codeclab.hybrid.weights --to-float runs/start.safetensors
+
+The intra modes train on the same pairs (blocks of every size cut from them) and export
+straight to their integer program (``codeclab/data/weights/nip.json`` records the run)::
+
+    codeclab train --model nip --data runs/nnlf_data --out runs/nip --steps 8000 --batch-size 128 \
+                   --lr 2e-3 --warmup 100 --workers 1
+    python -m codeclab.hybrid.intra runs/nip/nip.safetensors --force
 """

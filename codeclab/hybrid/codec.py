@@ -1,16 +1,22 @@
 """``classic-nn``: the classic codec with its neural tools on.
 
 The same HEVC-class coder as ``classic`` (:mod:`codeclab.classic.codec`: intra pictures and
-low-delay P sequences), with the neural in-loop filter of :mod:`.loopfilter` in the stage
-after deblocking -- for a sequence, on every picture before it enters the reference buffer::
+low-delay P sequences), with two neural tools in the stages they replace or join:
 
-    classic:     ... ─► deblocking ─────────────────────────────► picture
-    classic-nn:  ... ─► deblocking ─► neural loop filter (id 1) ─► picture
+- neural intra prediction (:mod:`.intra`): network luma modes beside the 35 HEVC modes,
+  chosen by RDO per prediction unit and signalled by ``nn_intra_flag``;
+- the neural in-loop filter of :mod:`.loopfilter` in the stage after deblocking -- for a
+  sequence, on every picture before it enters the reference buffer::
 
-Nothing but the picture-filter stage differs: the picture parameters name the tool (its id
-byte), so the plain ``classic`` decoder decodes a ``classic-nn`` stream too, and the
-container's codec id only says which encoder configuration made it. Comparing the two codecs
-at the same QPs measures the filter alone (``codeclab bench --codecs classic,classic-nn``).
+    classic:     intra/inter prediction ─► ... ─► deblocking ─────────────────────────────► picture
+    classic-nn:  + network intra modes  ─► ... ─► deblocking ─► neural loop filter (id 1) ─► picture
+
+The picture parameters name both tools (the ``neural_intra`` flag, the filter's id byte), so
+the plain ``classic`` decoder decodes a ``classic-nn`` stream too, and the container's codec
+id only says which encoder configuration made it. Comparing the two codecs at the same QPs
+measures the tools together (``codeclab bench --codecs classic,classic-nn``); ``classic-nip``,
+the classic codec with the network intra modes and no filter, measures the intra tool alone
+(``codeclab bench --codecs classic,classic-nip,classic-nn --reference classic``).
 """
 
 from __future__ import annotations
@@ -22,10 +28,23 @@ from .loopfilter import NeuralLoopFilter
 
 @register
 class ClassicNNCodec(ClassicCodec):
-    """The classic codec with the neural in-loop filter after deblocking (quality = QP)."""
+    """The classic codec with network intra modes and the neural in-loop filter (quality = QP)."""
 
     name = "classic-nn"
     codec_id = 0x0002
-    description = ("CodecLab classic + neural in-loop filter: the classic codec with an integer CNN after "
-                   "deblocking (QP-conditioned, per-picture residual scale, per-CTU RDO flags); quality = QP")
+    description = ("CodecLab classic + neural tools: network intra modes (integer MLPs, chosen by RDO) and an "
+                   "integer CNN in-loop filter after deblocking (QP-conditioned, per-CTU RDO flags); quality = QP")
     picture_filter = NeuralLoopFilter()
+    neural_intra = True
+
+
+@register
+class ClassicNIPCodec(ClassicCodec):
+    """The classic codec with the network intra modes only, no neural filter (quality = QP):
+    the intra tool of ``classic-nn`` measured on its own."""
+
+    name = "classic-nip"
+    codec_id = 0x0003
+    description = ("CodecLab classic + network intra modes only (integer MLPs beside the 35 HEVC modes, "
+                   "chosen by RDO; no neural filter); quality = QP")
+    neural_intra = True

@@ -34,7 +34,7 @@ from ..errors import InputError
 Builder = Callable[..., nn.Module]
 
 #: Modules whose import registers the package's own models (each model file adds itself).
-BUILTIN_MODULES: list[str] = ["codeclab.learned.models", "codeclab.hybrid.network"]
+BUILTIN_MODULES: list[str] = ["codeclab.learned.models", "codeclab.hybrid.network", "codeclab.hybrid.intra"]
 
 _BUILDERS: dict[str, Builder] = {}
 _loaded = False

@@ -15,7 +15,7 @@ from codeclab.classic.filters import join_side_info, split_side_info
 from codeclab.classic.syntax import PictureParams
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError
-from codeclab.hybrid.codec import ClassicNNCodec
+from codeclab.hybrid.codec import ClassicNIPCodec, ClassicNNCodec
 from codeclab.hybrid.loopfilter import NEURAL_FILTER_ID
 from codeclab.io.image import read_image
 
@@ -33,13 +33,14 @@ def coded(crop):
 def test_registered_beside_classic():
     assert isinstance(get_codec("classic-nn"), ClassicNNCodec)
     assert isinstance(codec_for_id(0x0002), ClassicNNCodec)
-    assert ClassicCodec.picture_filter is None  # classic stays pure
+    assert ClassicCodec.picture_filter is None and not ClassicCodec.neural_intra  # classic stays pure
+    assert isinstance(get_codec("classic-nip"), ClassicNIPCodec) and get_codec("classic-nip").picture_filter is None
 
 
 def test_round_trip_is_bit_exact_and_names_the_tool(coded):
     assert torch.equal(api.decode(coded.data), coded.recon)
     params = PictureParams.unpack(parse(coded.data).params)
-    assert params.picture_filter == NEURAL_FILTER_ID
+    assert params.picture_filter == NEURAL_FILTER_ID and params.neural_intra
 
 
 def test_decoded_the_same_on_1_and_2_threads(coded):
@@ -69,8 +70,8 @@ def test_the_plain_classic_decoder_applies_the_filter_too(crop, coded):
 
 def test_never_worse_than_classic_at_the_same_qp(crop, coded):
     """Per component the filter is only kept where it lowers the error, and the picture data
-    is the classic codec's own."""
-    plain = api.encode_image(crop, "classic", 37)
+    is that of the classic codec with the same intra tools (classic-nip)."""
+    plain = api.encode_image(crop, "classic-nip", 37)
     picture_data, side_info = split_side_info(parse(coded.data).payload)
     assert picture_data == parse(plain.data).payload and len(side_info) >= 1
     original = rgb_to_planes(crop, PictureParams(qp=37).matrix)
