@@ -252,6 +252,7 @@ class BlockDataset(torch.utils.data.Dataset):
             raise InputError(f"{root} holds no training pairs (*.npz): make them with "
                              f"'python -m codeclab.hybrid.pairs --data PHOTOS --out {root}'")
         shards = [load_shard(p) for p in paths]
+        self.paths = paths
         self.recon = [torch.from_numpy(s["recon_y"]) for s in shards]
         self.orig = [torch.from_numpy(s["orig_y"]) for s in shards]
         self.index = [(i, j) for i, s in enumerate(self.recon) for j in range(len(s))]
@@ -328,6 +329,9 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "nip.safetensors"
 #: Name in the safetensors header.
 PROGRAM_KIND = "nip-integer"
 PROGRAM_FIELDS = ("w1", "b1", "w2", "b2", "w3", "b3", "shifts")
+#: Stored types: weights fit int32 (their bound is 2^24), biases and shifts are kept as int64.
+FILE_DTYPES = {"w1": np.int32, "b1": np.int64, "w2": np.int32, "b2": np.int64, "w3": np.int32, "b3": np.int64,
+               "shifts": np.int64}
 #: Bounds that keep every sum of the kernel far inside int64 (|w| |x| H <= 2^24 2^16 2^8).
 MAX_WEIGHT, MAX_BIAS, MAX_HIDDEN, MAX_SHIFT = 1 << 24, 1 << 40, 256, 40
 
@@ -362,6 +366,17 @@ def program_fingerprint(program: tuple[np.ndarray, ...]) -> str:
     return digest.hexdigest()[:8]
 
 
+def program_cost(hidden: int, heads: int) -> dict:
+    """Parameters (without the padding of the 4x4 outputs) and the multiply-accumulates per
+    predicted sample of one network mode, by block size."""
+    parameters, macs = 0, {}
+    for n in SIZES:
+        outputs = grid_side(n) ** 2
+        parameters += (INPUTS + 1) * hidden + (hidden + 1) * hidden + (hidden + 1) * heads * outputs
+        macs[str(n)] = round((INPUTS * hidden + hidden * hidden + hidden * outputs) / (n * n), 1)
+    return {"parameters": parameters, "mac_per_predicted_sample": macs}
+
+
 def save_program(path: str | os.PathLike, program: tuple[np.ndarray, ...], card: dict) -> tuple[Path, Path]:
     """Write ``path`` (.safetensors) and its card (.json); the card gains size and fingerprint."""
     from safetensors.numpy import save
@@ -369,11 +384,10 @@ def save_program(path: str | os.PathLike, program: tuple[np.ndarray, ...], card:
     check_program(program)
     path = Path(path).with_suffix(".safetensors")
     hidden, heads = program[0].shape[1], program[4].shape[1] // (GRID * GRID)
-    parameters = sum(int(a.size) for a in program[:6])
     card = {**card, "fingerprint": program_fingerprint(program), "hidden": hidden, "heads": heads,
-            "parameters_stored": parameters}
+            **program_cost(hidden, heads)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {name: np.ascontiguousarray(a) for name, a in zip(PROGRAM_FIELDS, program)}
+    tensors = {name: np.ascontiguousarray(a, dtype=FILE_DTYPES[name]) for name, a in zip(PROGRAM_FIELDS, program)}
     atomic_write(path, save(tensors, metadata={"format": "np", "codeclab.model": PROGRAM_KIND}))
     card_path = path.with_suffix(".json")
     atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
@@ -388,7 +402,11 @@ def load_program(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
         with safe_open(str(path), framework="np") as f:
             if (f.metadata() or {}).get("codeclab.model") != PROGRAM_KIND:
                 raise ValueError(f"not a {PROGRAM_KIND} program")
-            program = tuple(f.get_tensor(name) for name in PROGRAM_FIELDS)
+            arrays = [f.get_tensor(name) for name in PROGRAM_FIELDS]
+        for name, array in zip(PROGRAM_FIELDS, arrays):
+            if array.dtype != FILE_DTYPES[name]:
+                raise ValueError(f"{name}: {array.dtype}, expected {np.dtype(FILE_DTYPES[name])}")
+        program = tuple(array.astype(np.int64) for array in arrays)
         check_program(program)
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise InputError(f"neural intra program {path}: {' '.join(str(exc).split())}") from None

@@ -87,7 +87,7 @@ def test_sequence_params_round_trip_and_validate():
     assert syntax.SequenceParams.unpack(params.pack()) == params
     assert len(syntax.SequenceParams(qp=27).pack()) == 8
     good = bytearray(syntax.SequenceParams(qp=27).pack())
-    for position, value in [(0, 52), (1, 0x10), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5), (7, 0), (7, 17)]:
+    for position, value in [(0, 52), (1, 0x20), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5), (7, 0), (7, 17)]:
         bad = bytearray(good)
         if position == 4:
             bad[4:6] = b"\x00\x00"
