@@ -162,3 +162,26 @@ def test_classic_nn_uses_network_modes_and_decodes_exactly(sample_image_path):
     # The same picture without the tool: the network modes were chosen because they pay.
     plain = encode_planes(original, PictureParams(qp=32))
     assert (plain.picture.luma_mode < NN_MODE_BASE).all()
+
+
+def test_damaged_classic_nip_payloads_raise_or_decode(sample_image_path):
+    """Flipped bits in a stream with network modes: a BitstreamError or some picture, never a
+    crash or a hang."""
+    from codeclab import api
+    from codeclab.bitstream import container
+
+    image = read_image(sample_image_path)[:, :128, :128].contiguous()
+    data = api.encode_image(image, "classic-nip", 32).data
+    parsed = container.parse(data)
+    assert torch.equal(api.decode(data), api.encode_image(image, "classic-nip", 32).recon)
+    rng = np.random.default_rng(1)
+    errors = 0
+    for trial in range(24):
+        damaged = bytearray(parsed.payload)
+        for _ in range(1 + trial % 3):
+            damaged[int(rng.integers(len(damaged)))] ^= 1 << int(rng.integers(8))
+        try:
+            assert api.decode(container.serialize(parsed.header, parsed.params, bytes(damaged))).shape == (3, 128, 128)
+        except BitstreamError:
+            errors += 1
+    assert errors > 0
