@@ -43,7 +43,7 @@ from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_co
                         fill_map, largest_block_at, neighbour_modes, split_context, units_of,
                         z_order_position)
 from .picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
-from .nnintra import NN_MODE_BASE, intra_program, program_heads
+from .nnintra import NN_MODE_BASE, intra_program, nn_heads_for
 from .reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
 from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                      MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
@@ -194,7 +194,7 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong,
     parts = 4 if nxn else 1
     part_size = size >> 1 if nxn else size
     first_mode = 0
-    heads = program_heads(work[6])
+    heads = nn_heads_for(work[6], part_size)
     head = -1
     for i in range(parts):
         px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size

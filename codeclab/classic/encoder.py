@@ -58,7 +58,7 @@ from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_co
                         z_order_position)
 from .picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
 from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
-from .nnintra import NN_MODE_BASE, empty_program, intra_program, program_heads
+from .nnintra import NN_MODE_BASE, empty_program, intra_program, nn_heads_for
 from .reconstruct import (chroma_qp, new_workspace, predict, predict_mode, reconstruct_block,
                           reference_samples)
 from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
@@ -175,10 +175,10 @@ def clear_decoded(S, comp, x, y, size):
 
 
 @njit(cache=True)
-def mode_bits(S, x, y, mode):
-    """Bits of coding luma ``mode`` for the PU at (x, y), given its neighbours' MPMs (and
-    nn_intra_flag with its head bits when neural intra prediction is on)."""
-    heads = program_heads(S.work[6])
+def mode_bits(S, x, y, size, mode):
+    """Bits of coding luma ``mode`` for the size x size PU at (x, y), given its neighbours'
+    MPMs (and nn_intra_flag with its head bits where network modes are allowed)."""
+    heads = nn_heads_for(S.work[6], size)
     bits = 0.0
     if heads:
         head = mode - NN_MODE_BASE if mode >= NN_MODE_BASE else -1
@@ -200,11 +200,11 @@ def candidate_modes(S, cfg, x, y, n):
     refs, smoothed, pred = S.scratch[0], S.scratch[1], S.scratch[2]
     costs = S.scratch[9]
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
-    count = NN_MODE_BASE + program_heads(S.work[6])
+    count = NN_MODE_BASE + nn_heads_for(S.work[6], n)
     reference_samples(S.pic.planes[0], S.pic.decoded[0], x, y, n, cfg.bit_depth, refs)
     for mode in range(count):
         predict_mode(refs, mode, n, True, cfg.bit_depth, cfg.strong, smoothed, pred, S.work[6])
-        costs[mode] = satd(S.orig[0], x, y, pred, n) + cfg.sqrt_lam * mode_bits(S, x, y, mode)
+        costs[mode] = satd(S.orig[0], x, y, pred, n) + cfg.sqrt_lam * mode_bits(S, x, y, n, mode)
     order = np.argsort(costs[:count])
     left, above = neighbour_modes(S.pic.luma_mode, x, y)
     m0, m1, m2 = most_probable_modes(left, above)
@@ -226,7 +226,7 @@ def luma_option(S, cfg, x, y, size, n, mode, cbf_ctx, ctx_copy):
     """J of coding the luma of a CU with one mode in n x n transform blocks (z-order)."""
     if n < size:
         clear_decoded(S, 0, x, y, size)
-    cost = cfg.lam * mode_bits(S, x, y, mode)
+    cost = cfg.lam * mode_bits(S, x, y, size, mode)
     for i in range(1 if n == size else 4):  # one block, or four quarters in z-order
         bx, by = x + (i & 1) * n, y + (i >> 1) * n
         d, r = code_block(S, cfg, 0, bx, by, n, mode, cbf_ctx, ctx_copy)
@@ -483,7 +483,7 @@ def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
     for i in range(parts):
         px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
         mode = S.pic.luma_mode[py >> 2, px >> 2]
-        heads = program_heads(S.work[6])
+        heads = nn_heads_for(S.work[6], part_size)
         if heads:
             head = mode - NN_MODE_BASE if mode >= NN_MODE_BASE else -1
             inc = nn_intra_context(S.pic.luma_mode, px, py)

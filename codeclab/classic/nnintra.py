@@ -70,6 +70,18 @@ def intra_program(enabled: bool) -> tuple:
 Program = tuple
 
 
+#: Smallest prediction unit that may use a network mode (smaller ones code no nn_intra_flag).
+#: All sizes: on Kodak 01-08, leaving 4x4 PUs out (8) took the PSNR-RGB BD-rate of the tool
+#: from -0.22% to -0.09% -- the flag costs less than the 4x4 network modes win.
+MIN_NN_SIZE = 4
+
+
+@njit(cache=True)
+def nn_heads_for(program, size):
+    """Network modes a prediction unit of ``size`` x ``size`` may choose (0: none, and no flag)."""
+    return program_heads(program) if size >= MIN_NN_SIZE else 0
+
+
 @njit(cache=True)
 def program_heads(program):
     """Number of network modes of a program (0: the tool is off)."""
