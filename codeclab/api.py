@@ -39,9 +39,15 @@ def _codec(codec: str | Codec) -> Codec:
     return get_codec(codec) if isinstance(codec, str) else codec
 
 
-def encode_image(image: torch.Tensor, codec: str | Codec, quality: float) -> EncodeResult:
-    """Encode a (3, H, W) uint8 RGB image with ``codec`` at ``quality``."""
+def encode_image(image: torch.Tensor, codec: str | Codec, quality: float, **options) -> EncodeResult:
+    """Encode a (3, H, W) uint8 RGB image with ``codec`` at ``quality``.
+
+    ``options`` are the codec's encoder options (:meth:`Codec.configure`), e.g.
+    ``effort="medium"`` for ``overfit``.
+    """
     codec = _codec(codec)
+    if options:
+        codec = codec.configure(**options)
     if not codec.supports_image:
         raise InputError(f"codec {codec.name} does not code still images")
     if image.dim() != 3 or image.shape[0] != 3 or image.dtype != torch.uint8:

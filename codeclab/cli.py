@@ -69,6 +69,8 @@ def cmd_encode(args) -> int:
     if _is_video_path(args.input):
         from .io.video import read_video
 
+        if args.effort is not None or args.device is not None:
+            raise InputError("--effort and --device apply to image codecs that optimise (overfit)")
         video = read_video(args.input, max_frames=args.frames)
         if recon_path and recon_path.suffix.lower() != ".y4m":
             raise InputError(f"--recon for a video must be a .y4m file, got {recon_path.name}")
@@ -83,7 +85,12 @@ def cmd_encode(args) -> int:
             image = image.expand(3, -1, -1).contiguous()
         if recon_path and recon_path.suffix.lower() != ".png":
             raise InputError(f"--recon for an image must be a .png file, got {recon_path.name}")
-        result = api.encode_image(image, args.codec, args.quality)
+        from .codec import get_codec
+
+        codec = get_codec(args.codec)
+        if hasattr(codec, "progress"):  # optimising encoders show iterations, rate and PSNR
+            codec.progress = sys.stderr.isatty()
+        result = api.encode_image(image, codec, args.quality, effort=args.effort, device=args.device)
         pixels = image.shape[1] * image.shape[2]
     elapsed = time.perf_counter() - t0
     files.atomic_write(out, result.data)
@@ -205,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--recon", help="also write the encoder's own reconstruction (.png or .y4m)")
     s.add_argument("--intra-period", type=int, default=32, help="video: pictures between intra pictures")
     s.add_argument("--frames", type=int, default=None, help="video: code only the first N frames")
+    s.add_argument("--effort", help="encoder effort of codecs that optimise (overfit): fast, medium, slow "
+                                    "or an iteration count")
+    s.add_argument("--device", help="where an optimising encoder runs (overfit): cpu, cuda, ...")
     s.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     s.set_defaults(func=cmd_encode)
 

@@ -81,6 +81,13 @@ class Codec:
             raise InputError(f"{self.name}: quality {quality} outside {lo:g}..{hi:g}")
         return quality
 
+    def configure(self, **options) -> "Codec":
+        """Set encoder options (e.g. ``effort=``, ``device=``); codecs without any refuse them."""
+        if any(v is not None for v in options.values()):
+            given = ", ".join(k for k, v in options.items() if v is not None)
+            raise InputError(f"codec {self.name} takes no encoder options ({given})")
+        return self
+
     # -- images --------------------------------------------------------------------------
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
         """Encode a (3, H, W) uint8 RGB image."""
@@ -121,7 +128,7 @@ class Codec:
 #: Modules whose import registers the built-in codecs; imported on first lookup so that
 #: ``import codeclab`` stays light.
 BUILTIN_MODULES = ["codeclab.eval.anchors", "codeclab.classic.codec", "codeclab.learned.codec",
-                   "codeclab.hybrid.codec"]
+                   "codeclab.learned.overfit.codec", "codeclab.hybrid.codec"]
 
 _BY_NAME: dict[str, type[Codec]] = {}
 _BY_ID: dict[int, type[Codec]] = {}

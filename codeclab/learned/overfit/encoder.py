@@ -1,0 +1,273 @@
+"""The overfitted codec's encoder: optimise latents and networks for one picture, then code them.
+
+Encoding *is* training (Ladune et al., "COOL-CHIC", ICCV 2023; Kim et al., "C3", CVPR 2024)::
+
+    minimise  D + lambda R  over  latents y_0..y_{L-1}, ARM, upsampling, synthesis
+              D = mean squared error of RGB in [0, 1],  R = latent bits per pixel (ARM's Laplace)
+
+    1. warm-up: a few random starts (network initialisations), a short run each; keep the best
+    2. main:    Adam, cosine learning rate; latents quantised by soft rounding with added noise,
+                s(s(y, T) + u, T), u ~ U(-1/2, 1/2), temperature T annealed 0.3 -> 0.1
+                (Agustsson & Theis, "Universally quantized neural compression", 2020)
+    3. final:   hard rounding with a straight-through gradient, small learning rate; keep the
+                best state seen
+    4. networks quantised: per group (upsampling, ARM, synthesis) and kind (weights, biases)
+                the step 2^-k that minimises D + lambda (R + network bits) / pixels
+    5. written: latents rounded, streams coded (:mod:`.syntax`, :mod:`.latents`); the
+                reconstruction is the decoder's own :func:`.decoder.reconstruct`
+
+An :class:`Effort` preset sets the iteration counts. Runs on the CPU, or on a GPU with
+``device="cuda"``; the coded stream does not depend on where it was optimised.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .arm import arm_float, contexts, laplace_bits
+from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, Architecture, group_of
+from .decoder import reconstruct
+from .latents import encode_latents
+from .syntax import VALUE_LIMIT, MAX_STEP_BITS, QuantizedNetworks, integer_arm, network_bits, best_scale_index, pack_payload
+from .synthesis import combine, synthesize
+
+
+@dataclass(frozen=True)
+class Effort:
+    """An encoder preset: how long the optimisation runs, and the networks' sizes."""
+
+    name: str
+    iterations: int
+    starts: int = 3
+    warmup: int = 60
+    final: int = 100
+    learning_rate: float = 1e-2
+    architecture: Architecture = Architecture()
+
+
+EFFORTS = {
+    "fast": Effort("fast", iterations=1200),
+    "medium": Effort("medium", iterations=4000, starts=4, warmup=100, final=300),
+    "slow": Effort("slow", iterations=12000, starts=5, warmup=200, final=800,
+                   architecture=Architecture(synthesis_width=40)),
+}
+
+
+def effort_of(effort: str | int | Effort) -> Effort:
+    """A preset by name, or the fast preset with ``effort`` main iterations."""
+    if isinstance(effort, Effort):
+        return effort
+    if isinstance(effort, int) or (isinstance(effort, str) and effort.isdigit()):
+        return replace(EFFORTS["fast"], name=str(int(effort)), iterations=max(int(effort), 1))
+    if effort not in EFFORTS:
+        raise ValueError(f"unknown effort {effort!r}; choose from {', '.join(EFFORTS)} or an iteration count")
+    return EFFORTS[effort]
+
+
+# -- the float model --------------------------------------------------------------------------
+
+def initial_parameters(architecture: Architecture, height: int, width: int,
+                       generator: torch.Generator) -> tuple[list[Tensor], dict[str, Tensor]]:
+    """Zero latents; bicubic upsampling; random first layers, zero residual layers."""
+    latents = [torch.zeros(h, w) for h, w in architecture.latent_shapes(height, width)]
+    nets = {}
+    for name, shape in architecture.parameter_shapes().items():
+        if name == "upsample.taps":
+            nets[name] = torch.tensor(BICUBIC_TAPS).repeat(shape[0], 1)
+        elif name.endswith("bias") or name in ("arm.2.weight", "synthesis.2.weight", "synthesis.3.weight"):
+            nets[name] = torch.zeros(shape)
+        else:
+            fan_in = math.prod(shape[1:])
+            bound = math.sqrt(6.0 / fan_in) if name != "synthesis.1.weight" else math.sqrt(1.0 / fan_in)
+            nets[name] = (torch.rand(shape, generator=generator) * 2 - 1) * bound
+    return latents, nets
+
+
+def soft_round(x: Tensor, temperature: float) -> Tensor:
+    """``floor(x) + 1/2 + tanh(r / T) / (2 tanh(1 / (2 T)))``, r = x - floor(x) - 1/2."""
+    base = torch.floor(x).detach()
+    r = x - base - 0.5
+    return base + 0.5 + torch.tanh(r / temperature) / (2.0 * math.tanh(0.5 / temperature))
+
+
+def quantize_latent(y: Tensor, mode: str, temperature: float = 0.1, noise: float = 0.25) -> Tensor:
+    """"soft": ``s(s(y, T) + n, T)`` with Gaussian noise ``n`` of deviation ``noise``;
+    "hard": ``round(y)`` with a straight-through gradient."""
+    if mode == "soft":
+        return soft_round(soft_round(y, temperature) + noise * torch.randn_like(y), temperature)
+    return y + (torch.round(y) - y).detach()
+
+
+def forward(latents: list[Tensor], nets: dict[str, Tensor], height: int, width: int) -> tuple[Tensor, Tensor]:
+    """(RGB picture (3, H, W), total latent bits) of quantised latents."""
+    ctx = torch.cat([contexts(y) for y in latents])
+    values = torch.cat([y.reshape(-1) for y in latents])
+    mu, t = arm_float(ctx, nets)
+    bits = laplace_bits(values, mu, t).sum()
+    x = combine([y[None, None] for y in latents], nets["upsample.taps"])
+    x = synthesize(x, nets)[0, :, :height, :width]
+    return x, bits
+
+
+def rd_loss(x: Tensor, target: Tensor, bits: Tensor, lmbda: float) -> tuple[Tensor, Tensor, Tensor]:
+    mse = torch.mean((x - target) ** 2)
+    bpp = bits / (target.shape[-1] * target.shape[-2])
+    return mse + lmbda * bpp, mse, bpp
+
+
+# -- the optimisation -------------------------------------------------------------------------
+
+#: Learning rate of the latents relative to the networks'.
+LATENT_LR_SCALE = 6.0
+
+
+@dataclass
+class _State:
+    latents: list[Tensor]
+    nets: dict[str, Tensor]
+
+    def parameters(self) -> list[Tensor]:
+        return [*self.latents, *self.nets.values()]
+
+    def clone(self) -> "_State":
+        return _State([y.detach().clone() for y in self.latents], {k: v.detach().clone() for k, v in self.nets.items()})
+
+
+def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: float, mode: str,
+           temperatures: tuple[float, float], noises: tuple[float, float] = (0.25, 0.1), progress=None,
+           keep_best: bool = False) -> tuple[_State, float]:
+    """Adam over ``iterations`` with a cosine learning rate; returns the final (or best) state."""
+    params = state.parameters()
+    for p in params:
+        p.requires_grad_(True)
+    groups = [{"params": state.latents, "scale": LATENT_LR_SCALE}, {"params": list(state.nets.values()), "scale": 1.0}]
+    optimiser = torch.optim.Adam(groups, lr=lr)
+    height, width = target.shape[-2:]
+    best, best_loss = None, math.inf
+    for i in range(iterations):
+        frac = i / max(iterations - 1, 1)
+        for group in optimiser.param_groups:
+            group["lr"] = group["scale"] * (lr * 0.5 * (1 + math.cos(math.pi * frac)) if mode == "soft" else lr)
+        temperature = temperatures[0] + (temperatures[1] - temperatures[0]) * frac
+        noise = noises[0] + (noises[1] - noises[0]) * frac
+        y_hat = [quantize_latent(y, mode, temperature, noise) for y in state.latents]
+        x, bits = forward(y_hat, state.nets, height, width)
+        loss, mse, bpp = rd_loss(x, target, bits, lmbda)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        with torch.no_grad():
+            for y in state.latents:
+                y.clamp_(-LATENT_LIMIT, LATENT_LIMIT)
+        if keep_best and loss.item() < best_loss:
+            best, best_loss = state.clone(), loss.item()
+        if progress is not None:
+            progress.update(1)
+            if i % 20 == 0:
+                progress.set_postfix(bpp=f"{bpp.item():.3f}", psnr=f"{-10 * math.log10(max(mse.item(), 1e-10)):.2f}")
+    for p in params:
+        p.requires_grad_(False)
+    if keep_best and best is not None:
+        return best, best_loss
+    return state, loss.item()
+
+
+def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progress=None) -> _State:
+    """Steps 1-3 of the module docstring on a (3, H, W) float target in [0, 1]."""
+    height, width = target.shape[-2:]
+    generator = torch.Generator().manual_seed(seed)
+    best, best_loss = None, math.inf
+    for _ in range(max(effort.starts, 1)):
+        latents, nets = initial_parameters(effort.architecture, height, width, generator)
+        state = _State([y.to(target.device) for y in latents], {k: v.to(target.device) for k, v in nets.items()})
+        state, loss = _train(state, target, lmbda, effort.warmup, effort.learning_rate, "soft", (0.3, 0.3), (0.25, 0.25), progress)
+        if loss < best_loss:
+            best, best_loss = state, loss
+    state, _ = _train(best, target, lmbda, effort.iterations, effort.learning_rate, "soft", (0.3, 0.1), (0.25, 0.1), progress)
+    state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1), (0.0, 0.0),
+                      progress, keep_best=True)
+    return state
+
+
+# -- quantisation of the networks and writing -------------------------------------------------
+
+def quantize_values(w: Tensor, bits: int) -> np.ndarray:
+    return np.clip(np.round(w.detach().cpu().double().numpy() * 2.0 ** bits), -VALUE_LIMIT, VALUE_LIMIT).astype(np.int64)
+
+
+def _networks(nets: dict[str, Tensor], architecture: Architecture, steps: dict[str, tuple[int, int]]) -> QuantizedNetworks:
+    values = {}
+    for name in architecture.parameter_shapes():
+        k_w, k_b = steps[group_of(name)]
+        values[name] = quantize_values(nets[name], k_b if name.endswith("bias") else k_w)
+    return QuantizedNetworks(architecture, dict(steps), values)
+
+
+def _network_bits(q: QuantizedNetworks) -> float:
+    total = 0.0
+    for group in GROUPS:
+        for kind in ("weight", "bias"):
+            v = q.group_values(group, kind)
+            total += network_bits(v, best_scale_index(v))
+    return total
+
+
+def quantize_networks(state: _State, target: Tensor, lmbda: float, architecture: Architecture) -> QuantizedNetworks:
+    """Per group and kind, the step 2^-k minimising D + lambda (R + network bits) / pixels
+    (coordinate descent from k = 10 towards coarser steps while the loss falls)."""
+    latents = [torch.round(y) for y in state.latents]
+    height, width = target.shape[-2:]
+    frac_limit = {"arm": 8, "synthesis": 12, "upsample": MAX_STEP_BITS}
+
+    def cost(steps):
+        q = _networks(state.nets, architecture, steps)
+        nets = {k: v.to(target.device) for k, v in q.to_float().items()}
+        with torch.no_grad():
+            x, bits = forward(latents, nets, height, width)
+        loss, _, _ = rd_loss(x, target, bits + _network_bits(q), lmbda)
+        return loss.item()
+
+    steps = {group: (10, 10) for group in GROUPS}
+    best = cost(steps)
+    for group in GROUPS:
+        for kind in (0, 1):
+            for direction in (-1, 1):
+                while True:
+                    trial = list(steps[group])
+                    trial[kind] += direction
+                    if not 0 <= trial[kind] <= MAX_STEP_BITS or trial[1] > trial[0] + frac_limit[group]:
+                        break
+                    candidate = {**steps, group: tuple(trial)}
+                    c = cost(candidate)
+                    if c >= best:
+                        break
+                    steps, best = candidate, c
+    return _networks(state.nets, architecture, steps)
+
+
+@dataclass
+class EncodedPicture:
+    payload: bytes
+    recon: Tensor  # (3, H, W) uint8, the decoder's output
+    networks: QuantizedNetworks
+    latent_bytes: int
+    network_bytes: int
+
+
+def encode_picture(image: Tensor, lmbda: float, effort: Effort, device: str = "cpu", seed: int = 0,
+                   progress=None) -> EncodedPicture:
+    """Optimise, quantise and code a (3, H, W) uint8 picture (module docstring)."""
+    height, width = image.shape[-2:]
+    target = image.to(device=device, dtype=torch.float32) / 255.0
+    state = optimise(target, lmbda, effort, seed, progress)
+    q = quantize_networks(state, target, lmbda, effort.architecture)
+    grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).cpu().numpy().astype(np.int64) for y in state.latents]
+    latent_stream = encode_latents(grids, integer_arm(q))
+    payload = pack_payload(q, latent_stream)
+    recon = reconstruct(grids, q, height, width)
+    return EncodedPicture(payload, recon, q, len(latent_stream), len(payload) - len(latent_stream))
