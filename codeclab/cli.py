@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", help=".clb file")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument("--show", help="draw layers over the decoded picture, e.g. partition,modes,bits "
-                                  "(codecs that support it: classic)")
+                                  "(classic: partition,modes,bits,motion; overfit: latents)")
     s.add_argument("-o", "--output", help="the .png picture --show writes")
     s.add_argument("--frame", type=int, default=None, help="video: the picture --show draws (from 0)")
     s.add_argument("-f", "--force", action="store_true", help="overwrite an existing picture")

@@ -39,7 +39,7 @@ class OverfitCodec(Codec):
     quality_range = (1.0, 8.0)
     integer_quality = False
     higher_is_better = True
-    default_qualities = (1.0, 3.0, 5.0, 7.0)
+    default_qualities = (2.0, 4.0, 6.0, 8.0)
 
     def __init__(self, effort: str | int | None = None, device: str = "cpu", seed: int = 0,
                  progress: bool = False) -> None:
@@ -103,6 +103,20 @@ class OverfitCodec(Codec):
             raise BitstreamError(f"{self.name} pictures are 8-bit RGB, the header says "
                                  f"{header.color_format.name} {header.bit_depth}-bit")
         return decode_picture(header.height, header.width, params, payload)
+
+    def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes, show: tuple[str, ...]) -> bytes:
+        """``info --show latents``: the decoded picture and every latent grid with its bits."""
+        from ...errors import UnsupportedError
+        from .decoder import decode_parts, reconstruct
+        from .drawing import LAYERS, draw_latents, grid_bits
+        from .syntax import integer_arm
+
+        unknown = [layer for layer in show if layer not in LAYERS]
+        if unknown or not show:
+            raise UnsupportedError(f"{self.name} draws {', '.join(LAYERS)}; not {', '.join(unknown) or 'nothing'}")
+        grids, q = decode_parts(header.height, header.width, params, payload)
+        picture = reconstruct(grids, q, header.height, header.width)
+        return draw_latents(picture, grids, grid_bits(grids, integer_arm(q)))
 
     def describe_params(self, params: bytes) -> dict:
         from .syntax import unpack_params

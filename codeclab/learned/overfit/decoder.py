@@ -27,11 +27,17 @@ def reconstruct(grids: list[np.ndarray], q: QuantizedNetworks, height: int, widt
     return integer_to_pixels(x[0, :, :height, :width])
 
 
-def decode_picture(height: int, width: int, params: bytes, payload: bytes) -> torch.Tensor:
-    """The (3, H, W) uint8 picture of a stream; ``BitstreamError`` if it is damaged."""
+def decode_parts(height: int, width: int, params: bytes, payload: bytes) -> tuple[list[np.ndarray], QuantizedNetworks]:
+    """The latent grids and networks of a stream; ``BitstreamError`` if it is damaged."""
     architecture, _ = unpack_params(params)
     q, latent_stream = unpack_payload(payload, architecture)
     grids, ok = decode_latents(latent_stream, architecture.latent_shapes(height, width), integer_arm(q))
     if not ok:
         raise BitstreamError("overfit latent stream is damaged")
+    return grids, q
+
+
+def decode_picture(height: int, width: int, params: bytes, payload: bytes) -> torch.Tensor:
+    """The (3, H, W) uint8 picture of a stream; ``BitstreamError`` if it is damaged."""
+    grids, q = decode_parts(height, width, params, payload)
     return reconstruct(grids, q, height, width)

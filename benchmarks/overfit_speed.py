@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Speed of the overfitted codec (``overfit``): optimisation steps per second, decode time.
+
+For each Kodak picture (768 x 512, either orientation) this measures
+
+* one optimisation step of the encoder (forward, rate, backward, Adam) on the whole picture,
+  with the fast preset's networks: the median of ``--steps`` timed steps after 3 untimed ones
+  (iterations per second and seconds per iteration);
+* with ``--encode``: a whole encode at ``--effort`` and ``--quality`` (seconds, bpp, PSNR-RGB),
+  then its decode (seconds, median of ``--repeats``) and whether the decoded picture equals
+  the encoder's reconstruction;
+
+and states the decoder's multiply-accumulates per pixel (ARM over every latent, upsampling,
+synthesis: :meth:`~codeclab.learned.overfit.architecture.Architecture.macs_per_pixel`).
+``--threads`` sets ``torch.set_num_threads`` (default 1: ``codeclab bench --jobs 2`` runs one
+thread per encode on two cores).
+
+    python benchmarks/overfit_speed.py [--images 3] [--threads 1] [--steps 10]
+                                       [--encode --effort fast --quality 4] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from codeclab import api  # noqa: E402
+from codeclab.codec import get_codec  # noqa: E402
+from codeclab.io import read_image  # noqa: E402
+from codeclab.learned.overfit.encoder import _State, _train, effort_of, initial_parameters  # noqa: E402
+
+from peers import KODAK, SAMPLES  # noqa: E402
+
+
+def step_seconds(image: torch.Tensor, steps: int, effort) -> float:
+    """Median seconds of one optimisation step on the whole picture."""
+    target = image.float() / 255.0
+    latents, nets = initial_parameters(effort.architecture, *target.shape[-2:], torch.Generator().manual_seed(0))
+    state = _State(latents, nets)
+    _train(state, target, 1e-3, 3, effort.learning_rate, "soft", (0.3, 0.3))
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        _train(state, target, 1e-3, 1, effort.learning_rate, "soft", (0.3, 0.3))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", type=int, default=3, help="first N Kodak pictures (samples without Kodak)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=10, help="timed optimisation steps per picture")
+    p.add_argument("--encode", action="store_true", help="also time a whole encode and its decode")
+    p.add_argument("--effort", default="fast")
+    p.add_argument("--quality", type=float, default=4.0)
+    p.add_argument("--repeats", type=int, default=3, help="decodes per picture")
+    p.add_argument("--json", help="write the figures here")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    effort = effort_of(args.effort)
+    paths = sorted(KODAK.glob("*.png"))[:args.images] if KODAK.is_dir() else sorted(SAMPLES.glob("*.png"))
+    rows = []
+    for path in paths:
+        image = read_image(path)
+        row = {"image": path.name, "pixels": image.shape[1] * image.shape[2],
+               "step_s": step_seconds(image, args.steps, effort)}
+        if args.encode:
+            codec = get_codec("overfit").configure(effort=args.effort)
+            t0 = time.perf_counter()
+            result = api.encode_image(image, codec, args.quality)
+            row["encode_s"] = time.perf_counter() - t0
+            decodes = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                decoded = api.decode(result.data)
+                decodes.append(time.perf_counter() - t0)
+            mse = ((result.recon.double() - image.double()) ** 2).mean().item()
+            row.update(decode_s=statistics.median(decodes), bpp=8 * len(result.data) / row["pixels"],
+                       psnr_rgb=10 * math.log10(255 ** 2 / max(mse, 1e-12)),
+                       exact=bool(torch.equal(decoded, result.recon)))
+        rows.append(row)
+        print(f"{path.name}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                           for k, v in row.items() if k != "image"), flush=True)
+    step = statistics.median(r["step_s"] for r in rows)
+    summary = {"threads": args.threads, "effort": effort.name, "step_s": step, "iterations_per_s": 1.0 / step,
+               "mac_per_pixel": effort.architecture.macs_per_pixel(),
+               "iterations": effort.starts * effort.warmup + effort.iterations + effort.final}
+    if args.encode:
+        summary.update(encode_s=statistics.median(r["encode_s"] for r in rows),
+                       decode_s=statistics.median(r["decode_s"] for r in rows),
+                       exact=all(r["exact"] for r in rows))
+    print(f"\n{'threads':>8} {'s/iter':>8} {'iter/s':>8} {'MAC/px':>8}" + (f" {'encode s':>9} {'decode s':>9} {'exact':>6}" if args.encode else ""))
+    line = f"{args.threads:>8} {step:>8.4f} {1 / step:>8.2f} {summary['mac_per_pixel']:>8.0f}"
+    if args.encode:
+        line += f" {summary['encode_s']:>9.1f} {summary['decode_s']:>9.3f} {str(summary['exact']):>6}"
+    print(line + f"   (medians over {len(rows)} pictures; load {os.getloadavg()[0]:.2f})")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": platform.processor() or platform.machine(),
+                                               "summary": summary, "images": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
