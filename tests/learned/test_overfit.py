@@ -181,6 +181,17 @@ def test_stream_decodes_to_the_encoders_reconstruction(encoded, crop):
     assert info["quality"] == 5.0 and info["levels"] == 7
 
 
+def test_banded_synthesis_equals_one_piece(encoded, monkeypatch):
+    from codeclab.learned.overfit import decoder
+
+    parsed = container.parse(encoded.data)
+    monkeypatch.setattr(decoder, "BAND_ROWS", 5)  # bands of 5 rows, 2-row overlaps
+    assert torch.equal(decode_picture(parsed.header.height, parsed.header.width, parsed.params, parsed.payload),
+                       encoded.recon)
+    with pytest.raises(BitstreamError, match="at most"):
+        decode_picture(4096, 4096, parsed.params, parsed.payload)
+
+
 def test_quality_buys_bits(crop):
     codec = get_codec("overfit").configure(effort=40)
     low, high = (len(api.encode_image(crop, codec, q).data) for q in (1.0, 8.0))

@@ -32,6 +32,9 @@ BICUBIC_TAPS = (-0.0234375, 0.2265625, 0.8671875, -0.0703125)
 #: Latent values are integers in [-LATENT_LIMIT, LATENT_LIMIT].
 LATENT_LIMIT = 2047
 
+#: Largest picture (samples per plane): 4K UHD (3840x2160) fits.
+MAX_PIXELS = 1 << 23
+
 #: Limits a decoder accepts (checked before anything is allocated).
 MAX_LEVELS = 8
 MAX_ARM_HIDDEN = 32

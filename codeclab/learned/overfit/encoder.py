@@ -30,7 +30,8 @@ import torch
 from torch import Tensor
 
 from .arm import arm_float, contexts, laplace_bits
-from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, Architecture, group_of
+from ...errors import InputError
+from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, MAX_PIXELS, Architecture, group_of
 from .decoder import reconstruct
 from .latents import encode_latents
 from .syntax import VALUE_LIMIT, MAX_STEP_BITS, QuantizedNetworks, integer_arm, network_bits, best_scale_index, pack_payload
@@ -273,6 +274,8 @@ def encode_picture(image: Tensor, lmbda: float, effort: Effort, device: str = "c
                    progress=None) -> EncodedPicture:
     """Optimise, quantise and code a (3, H, W) uint8 picture (module docstring)."""
     height, width = image.shape[-2:]
+    if height * width > MAX_PIXELS:
+        raise InputError(f"overfit codes pictures of at most {MAX_PIXELS} pixels, not {width}x{height}")
     target = image.to(device=device, dtype=torch.float32) / 255.0
     state = optimise(target, lmbda, effort, seed, progress)
     q = quantize_networks(state, target, lmbda, effort.architecture)
