@@ -97,7 +97,7 @@ def main() -> int:
     step = statistics.median(r["step_s"] for r in rows)
     summary = {"threads": args.threads, "effort": effort.name, "step_s": step, "iterations_per_s": 1.0 / step,
                "mac_per_pixel": effort.architecture.macs_per_pixel(),
-               "iterations": effort.starts * effort.warmup + effort.iterations + effort.final}
+               "iterations": effort.total_iterations}
     if args.encode:
         summary.update(encode_s=statistics.median(r["encode_s"] for r in rows),
                        decode_s=statistics.median(r["decode_s"] for r in rows),

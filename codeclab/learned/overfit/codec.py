@@ -85,15 +85,14 @@ class OverfitCodec(Codec):
         if self.progress:
             from tqdm import tqdm
 
-            total = effort.starts * effort.warmup + effort.iterations + effort.final
-            progress = tqdm(total=total, desc=f"{self.name} q={quality:g}", unit="it", leave=False)
+            progress = tqdm(total=effort.total_iterations, desc=f"{self.name} q={quality:g}", unit="it", leave=False)
         try:
             encoded = encode_picture(image, quality_lambda(quality), effort, self.device, self.seed, progress)
         finally:
             if progress is not None:
                 progress.close()
         stats = {"latent_bytes": encoded.latent_bytes, "network_bytes": encoded.network_bytes,
-                 "effort": effort.name, "iterations": effort.starts * effort.warmup + effort.iterations + effort.final}
+                 "effort": effort.name, "iterations": effort.total_iterations}
         return Encoded(pack_params(effort.architecture, quality), encoded.payload, encoded.recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:

@@ -55,6 +55,11 @@ class Effort:
     learning_rate: float = 1e-2
     architecture: Architecture = Architecture()
 
+    @property
+    def total_iterations(self) -> int:
+        warmup = self.starts * self.warmup if self.starts > 1 else 0
+        return warmup + self.iterations + self.final
+
 
 #: fast: about 3 minutes per Kodak picture on one CPU thread; medium and slow: 5x and 20x longer.
 EFFORTS = {
