@@ -5,10 +5,13 @@ Encoding *is* training (Ladune et al., "COOL-CHIC", ICCV 2023; Kim et al., "C3",
     minimise  D + lambda R  over  latents y_0..y_{L-1}, ARM, upsampling, synthesis
               D = mean squared error of RGB in [0, 1],  R = latent bits per pixel (ARM's Laplace)
 
-    1. warm-up: a few random starts (network initialisations), a short run each; keep the best
-    2. main:    Adam, cosine learning rate; latents quantised by soft rounding with added noise,
-                s(s(y, T) + u, T), u ~ U(-1/2, 1/2), temperature T annealed 0.3 -> 0.1
-                (Agustsson & Theis, "Universally quantized neural compression", 2020)
+    1. warm-up: a few random starts (network initialisations), a short run each; keep the one
+                with the lowest final loss
+    2. main:    Adam, cosine learning rate (latents 6x the networks' rate: they start at 0 and
+                must travel several units in a few hundred steps); latents quantised by soft
+                rounding with added noise, s(s(y, T) + n, T), n ~ N(0, sigma^2), temperature
+                T annealed 0.3 -> 0.1 and sigma 0.25 -> 0.1 (Agustsson & Theis, "Universally
+                quantized neural compression", 2020; the schedule of C3, Kim et al. 2024)
     3. final:   hard rounding with a straight-through gradient, small learning rate; keep the
                 best state seen
     4. networks quantised: per group (upsampling, ARM, synthesis) and kind (weights, biases)
@@ -29,12 +32,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .arm import arm_float, contexts, laplace_bits
 from ...errors import InputError
+from .arm import arm_float, contexts, laplace_bits
 from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, MAX_PIXELS, Architecture, group_of
 from .decoder import reconstruct
 from .latents import encode_latents
-from .syntax import VALUE_LIMIT, MAX_STEP_BITS, QuantizedNetworks, integer_arm, network_bits, best_scale_index, pack_payload
+from .syntax import (MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, best_scale_index, integer_arm, network_bits,
+                     pack_payload)
 from .synthesis import combine, synthesize
 
 
