@@ -10,13 +10,17 @@ For each Kodak picture (768 x 512, either orientation) this measures
   then its decode (seconds, median of ``--repeats``) and whether the decoded picture equals
   the encoder's reconstruction;
 
+* with ``--streams DIR``: the decode time of every ``overfit`` ``.clb`` file under DIR (e.g. a
+  ``codeclab bench`` output's ``bitstreams/overfit``), median of ``--repeats``, at ``--threads``,
+  and whether it equals a one-thread decode of the same file;
+
 and states the decoder's multiply-accumulates per pixel (ARM over every latent, upsampling,
 synthesis: :meth:`~codeclab.learned.overfit.architecture.Architecture.macs_per_pixel`).
 ``--threads`` sets ``torch.set_num_threads`` (default 1: ``codeclab bench --jobs 2`` runs one
 thread per encode on two cores).
 
     python benchmarks/overfit_speed.py [--images 3] [--threads 1] [--steps 10]
-                                       [--encode --effort fast --quality 4] [--json out.json]
+                                       [--encode --effort fast --quality 4] [--streams DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -58,6 +62,26 @@ def step_seconds(image: torch.Tensor, steps: int, effort) -> float:
     return statistics.median(times)
 
 
+def decode_streams(folder: Path, threads: int, repeats: int) -> list[dict]:
+    """Decode seconds of every .clb under ``folder`` at ``threads``, and equality with 1 thread."""
+    rows = []
+    for path in sorted(folder.rglob("*.clb")):
+        data = path.read_bytes()
+        torch.set_num_threads(1)
+        single = api.decode(data)
+        torch.set_num_threads(threads)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            decoded = api.decode(data)
+            times.append(time.perf_counter() - t0)
+        rows.append({"stream": str(path.relative_to(folder)), "bytes": len(data), "decode_s": statistics.median(times),
+                     "same_as_1_thread": bool(torch.equal(decoded, single))})
+        print(f"{rows[-1]['stream']}: {rows[-1]['decode_s']:.3f} s, same as 1 thread: {rows[-1]['same_as_1_thread']}",
+              flush=True)
+    return rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--images", type=int, default=3, help="first N Kodak pictures (samples without Kodak)")
@@ -67,8 +91,20 @@ def main() -> int:
     p.add_argument("--effort", default="fast")
     p.add_argument("--quality", type=float, default=4.0)
     p.add_argument("--repeats", type=int, default=3, help="decodes per picture")
+    p.add_argument("--streams", help="time the decoding of the .clb files under this folder instead")
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
+    if args.streams:
+        rows = decode_streams(Path(args.streams), args.threads, args.repeats)
+        summary = {"threads": args.threads, "streams": len(rows),
+                   "decode_s_median": statistics.median(r["decode_s"] for r in rows),
+                   "decode_s_max": max(r["decode_s"] for r in rows),
+                   "all_same_as_1_thread": all(r["same_as_1_thread"] for r in rows)}
+        print(f"\n{len(rows)} streams, {args.threads} threads: decode median {summary['decode_s_median']:.3f} s, "
+              f"max {summary['decode_s_max']:.3f} s, all equal to 1-thread decodes: {summary['all_same_as_1_thread']}")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"summary": summary, "streams": rows}, indent=1))
+        return 0
     torch.set_num_threads(args.threads)
     effort = effort_of(args.effort)
     paths = sorted(KODAK.glob("*.png"))[:args.images] if KODAK.is_dir() else sorted(SAMPLES.glob("*.png"))
