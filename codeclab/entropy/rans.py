@@ -63,20 +63,23 @@ def encode(starts, freqs):
     return out[pos:].copy()
 
 
+@njit(cache=True, inline="always")
+def _shift_in(x, pos, overrun, data):
+    """``x = 256 x + data[pos]``; past the end a zero byte, counted in ``overrun``."""
+    byte = np.uint64(0)
+    if pos < data.shape[0]:
+        byte = np.uint64(data[pos])
+    else:
+        overrun += 1
+    return (x << np.uint64(8)) | byte, pos + 1, overrun
+
+
 @njit(cache=True)
 def init(data):
     """(state, position, overrun) of a decoder at the start of ``data``."""
-    x = np.uint64(0)
-    pos = 0
-    overrun = 0
+    x, pos, overrun = np.uint64(0), 0, 0
     for _ in range(4):
-        byte = np.uint64(0)
-        if pos < data.shape[0]:
-            byte = np.uint64(data[pos])
-        else:
-            overrun += 1
-        x = (x << np.uint64(8)) | byte
-        pos += 1
+        x, pos, overrun = _shift_in(x, pos, overrun, data)
     return x, pos, overrun
 
 
@@ -91,13 +94,7 @@ def advance(x, pos, overrun, data, start, freq):
     """Remove the symbol ``(start, freq)`` found at :func:`peek` and renormalise."""
     x = np.uint64(freq) * (x >> np.uint64(PRECISION)) + np.uint64(peek(x) - start)
     while x < np.uint64(RANS_L):
-        byte = np.uint64(0)
-        if pos < data.shape[0]:
-            byte = np.uint64(data[pos])
-        else:
-            overrun += 1
-        x = (x << np.uint64(8)) | byte
-        pos += 1
+        x, pos, overrun = _shift_in(x, pos, overrun, data)
     return x, pos, overrun
 
 

@@ -57,16 +57,15 @@ def _symbols(flat, shapes, offsets, w0, b0, w1, b1, w2, b2, shifts, cdf, first, 
                 c, sign, t = _table(m, k, per_scale)
                 v = sign * (y[i, j] - c)
                 u = v - offset[t]
-                if u < 0 or u >= count[t] - 1:
+                escape = u < 0 or u >= count[t] - 1
+                if escape:
                     u = count[t] - 1
-                    starts[pos + 1] = v + _ESCAPE_BIAS
-                    freqs[pos + 1] = 1
-                    starts[pos] = cdf[first[t] + u]
-                    freqs[pos] = cdf[first[t] + u + 1] - starts[pos]
-                    pos += 2
-                else:
-                    starts[pos] = cdf[first[t] + u]
-                    freqs[pos] = cdf[first[t] + u + 1] - starts[pos]
+                starts[pos] = cdf[first[t] + u]
+                freqs[pos] = cdf[first[t] + u + 1] - starts[pos]
+                pos += 1
+                if escape:  # the value itself, as 16 raw bits
+                    starts[pos] = v + _ESCAPE_BIAS
+                    freqs[pos] = 1
                     pos += 1
         at += h * w
     return starts[:pos], freqs[:pos]
