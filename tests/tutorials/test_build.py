@@ -24,8 +24,8 @@ def load_build():
 build = load_build()
 
 
-def test_the_path_has_its_ten_chapters():
-    assert [int(source.stem[:2]) for source in build.chapter_sources()] == list(range(10))
+def test_the_path_has_its_eleven_chapters():
+    assert [int(source.stem[:2]) for source in build.chapter_sources()] == list(range(11))
 
 
 @pytest.mark.parametrize("lang", build.LANGUAGES)
