@@ -239,6 +239,12 @@ def test_cli_effort_errors(tmp_path, sample_image_path, capsys):
     assert not out.exists()
 
 
+def test_same_picture_same_stream(crop):
+    codec = get_codec("overfit").configure(effort=5)
+    small = crop[:, :24, :32]
+    assert api.encode_image(small, codec, 3.0).data == api.encode_image(small, codec, 3.0).data
+
+
 def test_effort_presets():
     assert effort_of("fast").iterations < effort_of("medium").iterations < effort_of("slow").iterations
     assert effort_of(123).iterations == 123 and effort_of("77").iterations == 77

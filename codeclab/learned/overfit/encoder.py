@@ -110,11 +110,13 @@ def soft_round(x: Tensor, temperature: float) -> Tensor:
     return base + 0.5 + torch.tanh(r / temperature) / (2.0 * math.tanh(0.5 / temperature))
 
 
-def quantize_latent(y: Tensor, mode: str, temperature: float = 0.1, noise: float = 0.25) -> Tensor:
+def quantize_latent(y: Tensor, mode: str, temperature: float = 0.1, noise: float = 0.25,
+                    generator: torch.Generator | None = None) -> Tensor:
     """"soft": ``s(s(y, T) + n, T)`` with Gaussian noise ``n`` of deviation ``noise``;
     "hard": ``round(y)`` with a straight-through gradient."""
     if mode == "soft":
-        return soft_round(soft_round(y, temperature) + noise * torch.randn_like(y), temperature)
+        n = torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype)
+        return soft_round(soft_round(y, temperature) + noise * n, temperature)
     return y + (torch.round(y) - y).detach()
 
 
@@ -155,7 +157,7 @@ class _State:
 
 def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: float, mode: str,
            temperatures: tuple[float, float], noises: tuple[float, float] = (0.25, 0.1), progress=None,
-           keep_best: bool = False) -> tuple[_State, float]:
+           keep_best: bool = False, generator: torch.Generator | None = None) -> tuple[_State, float]:
     """Adam over ``iterations`` with a cosine learning rate; returns the final (or best) state."""
     params = state.parameters()
     for p in params:
@@ -170,7 +172,7 @@ def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: flo
             group["lr"] = group["scale"] * (lr * 0.5 * (1 + math.cos(math.pi * frac)) if mode == "soft" else lr)
         temperature = temperatures[0] + (temperatures[1] - temperatures[0]) * frac
         noise = noises[0] + (noises[1] - noises[0]) * frac
-        y_hat = [quantize_latent(y, mode, temperature, noise) for y in state.latents]
+        y_hat = [quantize_latent(y, mode, temperature, noise, generator) for y in state.latents]
         x, bits = forward(y_hat, state.nets, height, width)
         loss, mse, bpp = rd_loss(x, target, bits, lmbda)
         optimiser.zero_grad(set_to_none=True)
@@ -195,8 +197,8 @@ def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: flo
 def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progress=None) -> _State:
     """Steps 1-3 of the module docstring on a (3, H, W) float target in [0, 1]."""
     height, width = target.shape[-2:]
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # the quantisation noise: the same picture gives the same stream
+    generator = torch.Generator().manual_seed(seed)  # network initialisations
+    noise = torch.Generator(device=target.device).manual_seed(seed)  # same picture, same stream
     best, best_loss = None, math.inf
     for _ in range(max(effort.starts, 1)):
         latents, nets = initial_parameters(effort.architecture, height, width, generator)
@@ -205,10 +207,11 @@ def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progre
             best = state
             break
         state, loss = _train(state, target, lmbda, effort.warmup, effort.learning_rate, "soft", (0.3, 0.3),
-                             (0.25, 0.25), progress)
+                             (0.25, 0.25), progress, generator=noise)
         if loss < best_loss:
             best, best_loss = state, loss
-    state, _ = _train(best, target, lmbda, effort.iterations, effort.learning_rate, "soft", (0.3, 0.1), (0.25, 0.1), progress)
+    state, _ = _train(best, target, lmbda, effort.iterations, effort.learning_rate, "soft", (0.3, 0.1), (0.25, 0.1),
+                      progress, generator=noise)
     state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1), (0.0, 0.0),
                       progress, keep_best=True)
     return state
