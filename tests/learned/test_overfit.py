@@ -236,6 +236,9 @@ def test_cli_effort_errors(tmp_path, sample_image_path, capsys):
     assert cli_main(["encode", str(sample_image_path), "-o", str(out), "--codec", "jpeg", "-q", "50",
                      "--effort", "fast"]) == 2
     assert "takes no encoder options" in capsys.readouterr().err
+    assert cli_main(["encode", str(sample_image_path), "-o", str(out), "--codec", "overfit", "-q", "3",
+                     "--device", "nonsense"]) == 2
+    assert "--device nonsense" in capsys.readouterr().err
     assert not out.exists()
 
 

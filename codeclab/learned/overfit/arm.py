@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from numba import njit
 from torch import Tensor
 
+from ...entropy import rans
 from ...entropy.shifted_tables import shifted_laplace_tables
 from ...entropy.tables import ScaleGrid
 from .architecture import CONTEXT
@@ -76,11 +77,7 @@ def laplace_bits(y: Tensor, mu: Tensor, t: Tensor) -> Tensor:
     # F(upper) - F(lower) with F(x) = 1 - e^-x / 2 for x >= 0, e^x / 2 below
     f_upper = torch.where(upper < 0, 0.5 * torch.exp(upper.clamp(max=0)), 1 - 0.5 * torch.exp(-upper.clamp(min=0)))
     p = f_upper - 0.5 * torch.exp(lower)
-    return -torch.log2(p.clamp_min(2.0 ** -PRECISION_BITS))
-
-
-#: Smallest probability a table entry can have.
-PRECISION_BITS = 16
+    return -torch.log2(p.clamp_min(2.0 ** -rans.PRECISION))  # the coder's smallest probability
 
 
 # -- integer form (coding) --------------------------------------------------------------------

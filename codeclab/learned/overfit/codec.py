@@ -68,6 +68,11 @@ class OverfitCodec(Codec):
                 raise InputError(str(e)) from None
             self.effort = effort
         if device is not None:
+            try:
+                where = torch.device(device)
+                torch.empty(1, device=where)  # fails where this build or machine has no such device
+            except (RuntimeError, AssertionError) as e:
+                raise InputError(f"--device {device}: {str(e).splitlines()[0] if str(e) else 'not available'}") from None
             self.device = device
         return self
 
