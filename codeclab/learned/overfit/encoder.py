@@ -37,8 +37,7 @@ from .arm import arm_float, contexts, laplace_bits
 from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, MAX_PIXELS, Architecture, group_of
 from .decoder import reconstruct
 from .latents import encode_latents
-from .syntax import (MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, best_scale_index, integer_arm, network_bits,
-                     pack_payload)
+from .syntax import MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, integer_arm, networks_bits, pack_payload
 from .synthesis import combine, synthesize
 
 
@@ -231,15 +230,6 @@ def _networks(nets: dict[str, Tensor], architecture: Architecture, steps: dict[s
     return QuantizedNetworks(architecture, dict(steps), values)
 
 
-def _network_bits(q: QuantizedNetworks) -> float:
-    total = 0.0
-    for group in GROUPS:
-        for kind in ("weight", "bias"):
-            v = q.group_values(group, kind)
-            total += network_bits(v, best_scale_index(v))
-    return total
-
-
 def quantize_networks(state: _State, target: Tensor, lmbda: float, architecture: Architecture) -> QuantizedNetworks:
     """Per group and kind, the step 2^-k minimising D + lambda (R + network bits) / pixels
     (coordinate descent from k = 10 towards coarser steps while the loss falls)."""
@@ -252,7 +242,7 @@ def quantize_networks(state: _State, target: Tensor, lmbda: float, architecture:
         nets = {k: v.to(target.device) for k, v in q.to_float().items()}
         with torch.no_grad():
             x, bits = forward(latents, nets, height, width)
-        loss, _, _ = rd_loss(x, target, bits + _network_bits(q), lmbda)
+        loss, _, _ = rd_loss(x, target, bits + networks_bits(q), lmbda)
         return loss.item()
 
     steps = {group: (10, 10) for group in GROUPS}

@@ -92,16 +92,16 @@ def _kinds(architecture: Architecture) -> list[tuple[str, str]]:
             for name in architecture.parameter_shapes()]
 
 
-def best_scale_index(values: np.ndarray) -> int:
-    """The phase-0 table (scale index) that codes ``values`` in the fewest bits."""
+def best_scale_index(values: np.ndarray) -> tuple[int, float]:
+    """(scale index, bits): the phase-0 table that codes ``values`` in the fewest bits."""
     t = tables()
     v = np.asarray(values, np.int64).ravel()
-    best, best_bits = 0, np.inf
-    for j in range(len(t.count) // t.per_scale):
-        bits = network_bits(v, j)
-        if bits < best_bits:
-            best, best_bits = j, bits
-    return best
+    return min(((j, network_bits(v, j)) for j in range(len(t.count) // t.per_scale)), key=lambda jb: jb[1])
+
+
+def networks_bits(q: "QuantizedNetworks") -> float:
+    """Ideal bits of the network stream: each group and kind with its best table."""
+    return sum(best_scale_index(q.group_values(g, k))[1] for g in GROUPS for k in ("weight", "bias"))
 
 
 def network_bits(values: np.ndarray, scale_index: int) -> float:
@@ -165,7 +165,7 @@ def pack_payload(q: QuantizedNetworks, latent_stream: bytes) -> bytes:
     scale_indexes, head = {}, b""
     for group in GROUPS:
         for kind in ("weight", "bias"):
-            scale_indexes[(group, kind)] = best_scale_index(q.group_values(group, kind))
+            scale_indexes[(group, kind)] = best_scale_index(q.group_values(group, kind))[0]
         head += _GROUP.pack(*q.steps[group], scale_indexes[(group, "weight")], scale_indexes[(group, "bias")])
     values = np.concatenate([q.values[n].ravel() for n in names]).astype(np.int64)
     network = rans.encode_bytes(*_value_symbols(values, _table_ids(arch, scale_indexes)))
