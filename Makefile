@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 # CPU machines get the local CPU wheel of torch first, so nothing pulls a CUDA build.
 TORCH  ?= $(shell if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then echo torch; else echo torch==2.13.0; fi)
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup clean relay
 
 $(BIN)/codeclab: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ setup: $(BIN)/codeclab
 
 demo: setup
 	$(BIN)/codeclab bench --out results/demo
+
+# Train the flagship on idle CPU until UNTIL (HH:MM or a duration), continuing the shipped run.
+UNTIL ?= 2h50m
+relay: setup
+	$(BIN)/codeclab relay start --until $(UNTIL)
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2

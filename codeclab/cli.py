@@ -8,6 +8,7 @@
     codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png] [--frame N]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
     codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
+    codeclab relay start|run|score|status [--until HH:MM] ...   the flagship's training relay
 
 User mistakes (missing files, unreadable images, damaged bitstreams, an existing output
 without ``--force``) print one line ``codeclab: error: ...`` and exit with status 2; no
@@ -245,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_arguments(s)
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("relay", help="carry the flagship's training run across stops (start, score, status)")
+    from .train.relay import add_arguments as add_relay_arguments
+
+    add_relay_arguments(s)
+    s.set_defaults(func=lambda args: args.relay_func(args))
     return p
 
 

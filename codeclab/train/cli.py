@@ -41,13 +41,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help="builder arguments: one JSON object, or key=value words")
     model.add_argument("--init", metavar="WEIGHTS.safetensors",
                        help="start from these exported weights (fine-tuning); --resume from a checkpoint wins")
+    model.add_argument("--init-step", type=int, default=0, metavar="STEP",
+                       help="the step count the --init weights already have (the schedule continues there)")
     model.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE|FILE.py",
                        help="import a module that registers models (repeatable)")
     data = parser.add_argument_group("data")
-    data.add_argument("--data", required=True, help="folder of training pictures (searched recursively)")
+    data.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                      help="folders of training pictures (searched recursively; several form one set)")
     data.add_argument("--val-data", help="folder of validation pictures (whole pictures, real rates)")
     data.add_argument("--val-crop", type=int, help="validate on centre crops of this size instead")
     data.add_argument("--crop", type=int, default=d.crop, help="training crop size (default %(default)s)")
+    data.add_argument("--scale-range", type=float, nargs=2, default=list(d.scale_range), metavar=("LOW", "HIGH"),
+                      help="downscale each crop's window by s ~ U(LOW, HIGH) first (default: 1 1, none)")
     data.add_argument("--batch-size", type=int, default=d.batch_size,
                       help="crops per step and process (default %(default)s)")
     data.add_argument("--workers", type=int, default=d.workers, help="data-loader processes (default %(default)s)")
@@ -57,6 +62,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (default %(default)s)")
     opt.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
                      help="decay after warmup (default %(default)s)")
+    opt.add_argument("--schedule-steps", type=int, metavar="T",
+                     help="horizon of the schedule, when the run stops before it (default: --steps)")
     opt.add_argument("--warmup", type=int, default=d.warmup, help="linear warmup steps (default %(default)s)")
     opt.add_argument("--final-lr-ratio", type=float, default=d.final_lr_ratio,
                      help="where the cosine ends, relative to --lr (default %(default)s)")
@@ -78,6 +85,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--out", required=True, help="run folder: checkpoints, logs, final weights")
     run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    run.add_argument("--until", metavar="HH:MM|DURATION",
+                     help="checkpoint, export and stop at this wall-clock time (e.g. 17:30) or after this "
+                          "long (e.g. 90m, 2h30m)")
+    run.add_argument("--candidate-every", type=float, default=0.0, metavar="SECONDS",
+                     help="export a float16 candidate to OUT/candidates this often (default: never)")
     run.add_argument("--ckpt-every", type=int, default=d.ckpt_every,
                      help="steps between checkpoints (default %(default)s)")
     run.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints,
@@ -113,6 +125,31 @@ def parse_model_args(items: list[str]) -> dict:
     return parsed
 
 
+def parse_deadline(text: str, now: float | None = None) -> float:
+    """``--until``: ``HH:MM`` (today, or tomorrow when already past) or a duration such as
+    ``90m``, ``2h30m``, ``45s`` -> a Unix time."""
+    import datetime as dt
+    import re
+    import time
+
+    now = time.time() if now is None else now
+    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if clock:
+        hours, minutes = int(clock.group(1)), int(clock.group(2))
+        if hours > 23 or minutes > 59:
+            raise InputError(f"--until {text}: not a time of day")
+        today = dt.datetime.fromtimestamp(now)
+        target = today.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        if target.timestamp() <= now:
+            target += dt.timedelta(days=1)
+        return target.timestamp()
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip())
+    if not text.strip() or not parts:
+        raise InputError(f"--until {text}: expected HH:MM or a duration like 90m, 2h30m, 45s")
+    hours, minutes, seconds = (int(g) if g else 0 for g in parts.groups())
+    return now + 3600 * hours + 60 * minutes + seconds
+
+
 def _command_line() -> str:
     """This command as ``codeclab train ...``, for the model card."""
     argv = sys.argv[1:]
@@ -129,9 +166,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise InputError("give --lambda or --lambda-range, not both")
     lmbda = args.lmbda if args.lmbda is not None or args.lambda_range else DEFAULT_LAMBDA[args.metric]
     return TrainConfig(
-        model=args.model, model_args=parse_model_args(args.model_args), data=args.data, out=args.out,
+        model=args.model, model_args=parse_model_args(args.model_args), data=tuple(args.data), out=args.out,
         steps=args.steps, val_data=args.val_data, val_crop=args.val_crop, batch_size=args.batch_size,
-        crop=args.crop, lr=args.lr, schedule=args.schedule, warmup=args.warmup,
+        crop=args.crop, scale_range=tuple(args.scale_range), schedule_steps=args.schedule_steps,
+        init_step=args.init_step, deadline=parse_deadline(args.until) if args.until else None,
+        candidate_every=args.candidate_every, lr=args.lr, schedule=args.schedule, warmup=args.warmup,
         final_lr_ratio=args.final_lr_ratio, decay_at=tuple(args.decay_at), weight_decay=args.weight_decay,
         aux_lr=args.aux_lr, lmbda=lmbda, lambda_range=tuple(args.lambda_range) if args.lambda_range else None,
         metric=args.metric, clip=args.clip, ckpt_every=args.ckpt_every, keep_checkpoints=args.keep_checkpoints,

@@ -24,7 +24,7 @@ class TrainConfig:
     """Everything that defines a training run (plain values only: it is stored in checkpoints)."""
 
     model: str
-    data: str
+    data: tuple[str, ...]          # training folders (a single str is taken as one folder)
     out: str
     steps: int
     model_args: dict = field(default_factory=dict)
@@ -32,11 +32,13 @@ class TrainConfig:
     val_crop: int | None = None
     batch_size: int = 8            # per process
     crop: int = 256
+    scale_range: tuple[float, float] = (1.0, 1.0)  # crops downscaled by s ~ U(lo, hi) first
     lr: float = 1e-4
     schedule: str = "cosine"
     warmup: int = 0
     final_lr_ratio: float = 0.01   # cosine ends at lr * final_lr_ratio
     decay_at: tuple[float, ...] = (0.9,)  # step schedule: lr *= 0.1 at these fractions of the steps
+    schedule_steps: int | None = None  # horizon of the schedule when it is not ``steps`` (relay)
     weight_decay: float = 0.0
     aux_lr: float = 1e-3
     lmbda: float | None = 0.0130   # CompressAI's quality 4 for MSE
@@ -56,7 +58,20 @@ class TrainConfig:
     progress: bool = True
     resume: bool = False
     init: str | None = None        # exported weights to start from (fine-tuning); a checkpoint wins
+    init_step: int = 0             # the step count those weights already have (relay: from their card)
+    deadline: float | None = None  # Unix time: checkpoint, export and stop at the first step after it
+    candidate_every: float = 0.0   # seconds between float16 candidate exports to OUT/candidates (0: off)
     command: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, str):
+            object.__setattr__(self, "data", (self.data,))
+        object.__setattr__(self, "data", tuple(str(d) for d in self.data))
+
+    @property
+    def horizon(self) -> int:
+        """The step the learning-rate schedule ends at."""
+        return self.schedule_steps or self.steps
 
     def as_dict(self) -> dict:
         """The settings as a dict of primitives (tuples become lists), for checkpoints and cards."""

@@ -56,14 +56,15 @@ def rounded_model(state: dict, dtype: torch.dtype) -> torch.nn.Module:
     return model.eval()
 
 
-def pictures_in(folder: str | None) -> int | None:
-    """How many pictures the training folder holds now (None when it is not on this machine)."""
+def pictures_in(folders: str | list[str] | None) -> int | None:
+    """How many pictures the training folders hold now (None when one is not on this machine)."""
     from .datasets import find_images
 
-    if not folder or not Path(folder).is_dir():
+    folders = [folders] if isinstance(folders, str) else list(folders or [])
+    if not folders or not all(Path(f).is_dir() for f in folders):
         return None
     try:
-        return len(find_images(folder))
+        return sum(len(find_images(f)) for f in folders)
     except CodecLabError:
         return None
 

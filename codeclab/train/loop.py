@@ -47,6 +47,7 @@ the very weights of an unbroken run.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import sys
 import time
@@ -85,7 +86,8 @@ def check_config(config: TrainConfig) -> None:
     if not (config.lr > 0 and config.aux_lr > 0):
         raise InputError(f"learning rates must be positive, got lr={config.lr}, aux_lr={config.aux_lr}")
     for name, value in {"warmup": config.warmup, "clip": config.clip, "weight_decay": config.weight_decay,
-                        "workers": config.workers, "seed": config.seed}.items():
+                        "workers": config.workers, "seed": config.seed, "init_step": config.init_step,
+                        "candidate_every": config.candidate_every}.items():
         if value < 0:
             raise InputError(f"{name} must not be negative, got {value}")
     if not 0 <= config.final_lr_ratio <= 1 or not all(0 < f < 1 for f in config.decay_at):
@@ -104,6 +106,11 @@ def check_config(config: TrainConfig) -> None:
             raise InputError(f"lambda range must satisfy 0 < low < high, got {low} {high}")
     if config.metric == "ms-ssim" and config.crop < MS_SSIM_MIN_SIDE:
         raise InputError(f"--metric ms-ssim needs --crop of at least {MS_SSIM_MIN_SIDE}, got {config.crop}")
+    if config.init_step and not config.init:
+        raise InputError("--init-step counts the steps of --init weights: give --init too")
+    if config.init_step >= config.steps:
+        raise InputError(f"--init weights are at step {config.init_step}: --steps must be beyond it, "
+                         f"got {config.steps}")
     if config.tensorboard:
         require_tensorboard()
 
@@ -112,20 +119,22 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     """The learning rate of ``step`` (0-based)::
 
         warmup:    lr * (step + 1) / warmup                              for step < warmup
-        cosine:    lr * (r + (1 - r) * (1 + cos(pi * t)) / 2),  t = (step - warmup) / (steps - warmup)
-        step:      lr * 0.1 ** (number of decay_at fractions f with step >= f * steps)
+        cosine:    lr * (r + (1 - r) * (1 + cos(pi * t)) / 2),  t = (step - warmup) / (T - warmup)
+        step:      lr * 0.1 ** (number of decay_at fractions f with step >= f * T)
         constant:  lr
 
-    (Loshchilov and Hutter, "SGDR", ICLR 2017, for the cosine; ``r = final_lr_ratio``.)
+    with ``T`` the schedule's horizon: ``schedule_steps`` when set (a relay stops many times
+    before it), else ``steps``. (Loshchilov and Hutter, "SGDR", ICLR 2017, for the cosine;
+    ``r = final_lr_ratio``.)
     """
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
     if config.schedule == "cosine":
-        t = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+        t = min(1.0, (step - config.warmup) / max(1, config.horizon - config.warmup))
         r = config.final_lr_ratio
         return config.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * t)))
     if config.schedule == "step":
-        return config.lr * 0.1 ** sum(step >= f * config.steps for f in config.decay_at)
+        return config.lr * 0.1 ** sum(step >= f * config.horizon for f in config.decay_at)
     return config.lr
 
 
@@ -210,6 +219,61 @@ def load_initial_weights(model: nn.Module, path: str) -> None:
         raise InputError(f"--init {path} does not fit the model: {' '.join(str(exc).split())[:300]}") from None
 
 
+def initial_history(path: str | None) -> list[dict]:
+    """The ``history`` of the model card beside ``--init`` weights (empty without one): the
+    stretches of training those weights already had, which the new card continues."""
+    if not path:
+        return []
+    card = Path(path).with_suffix(".json")
+    try:
+        history = json.loads(card.read_text()).get("history", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [dict(h) for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+
+
+def model_card(config: TrainConfig, *, step: int, start_step: int, wall_seconds: float, history: list[dict],
+               hardware: str, precision: str, train_pictures: int, val_pictures: int, validation: dict,
+               world_size: int) -> dict:
+    """The model card of weights at ``step``: how they were made (this stretch of training
+    appended to the ``history`` of earlier ones) and what validation measured."""
+    stretch = {"from_step": start_step, "to_step": step, "wall_seconds": round(wall_seconds, 1),
+               "pictures": (step - start_step) * config.batch_size * world_size,
+               "hardware": hardware, "command": config.command,
+               "ended": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    history = [*history, stretch] if step > start_step else list(history)
+    return {"model": config.model, "model_args": config.model_args, "command": config.command,
+            "data": {"train": [str(Path(d).resolve()) for d in config.data], "train_pictures": train_pictures,
+                     "val": str(Path(config.val_data).resolve()) if config.val_data else None,
+                     "val_pictures": val_pictures},
+            "steps": step, "schedule_steps": config.horizon,
+            "pictures_seen": sum(int(h.get("pictures", 0)) for h in history),
+            "wall_seconds": round(sum(float(h.get("wall_seconds", 0)) for h in history), 1),
+            "history": history, "hardware": hardware, "precision": precision, "validation": validation,
+            "config": config.as_dict(), "torch": torch.__version__, "codeclab": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def export_candidate(model: nn.Module, folder: Path, card: dict) -> Path:
+    """A float16 copy of ``model`` with its integer tables and ``card``, as
+    ``folder/step_XXXXXXXX.safetensors``: what the relay scores and may ship."""
+    import copy
+
+    from ..learned.weights import save_pretrained
+
+    frozen = copy.deepcopy(model).cpu().eval()
+    path, _ = save_pretrained(frozen, folder / f"step_{card['steps']:08d}.safetensors", card, dtype=torch.float16)
+    return path
+
+
+def _past(deadline: float, context: DistributedContext) -> bool:
+    """Whether the wall clock passed ``deadline``, agreed by all ranks (so they stop together)."""
+    late = time.time() >= deadline
+    if context.world_size == 1:
+        return late
+    return bool(mean_over_ranks(torch.tensor([float(late)], device=context.device), context).item() > 0)
+
+
 def _silent(message: str) -> None:
     """The note function of ranks other than 0."""
 
@@ -252,7 +316,7 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
     trained_params = [p for group in optimizer.param_groups for p in group["params"]]
 
     # -- resume from the newest checkpoint, or start fresh in a folder without one
-    start_step, wall_seconds = 0, 0.0
+    start_step, wall_seconds, history, first_step = 0, 0.0, [], 0
     latest = latest_checkpoint(checkpoints)
     if latest is not None and not config.resume:
         raise InputError(f"{out} already holds checkpoints (newest {latest.name}): "
@@ -267,6 +331,7 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
         if scaler.is_enabled() and state["scaler"]:
             scaler.load_state_dict(state["scaler"])
         start_step, wall_seconds = int(state["step"]), float(state["wall_seconds"])
+        history, first_step = list(state.get("history", [])), int(state.get("first_step", 0))
         if state["world_size"] != context.world_size:
             note(f"checkpoint trained by {state['world_size']} processes, resumed by {context.world_size}: "
                  f"later batches differ from an unbroken run")
@@ -275,16 +340,21 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
         note(f"no checkpoint in {checkpoints}: starting at step 0")
     if latest is None and config.init:
         load_initial_weights(model, config.init)
-        note(f"starting from the weights {config.init}")
+        start_step = first_step = config.init_step
+        history = initial_history(config.init)
+        note(f"starting from the weights {config.init}" + (f" at step {start_step}" if start_step else ""))
 
     # -- data: every rank reads everything, so a bad file fails on all ranks alike
     own_task = callable(getattr(model, "training_loss", None))  # a tool with its own samples and loss
     if own_task and config.val_data:
         raise InputError(f"model {config.model!r} trains with its own loss: --val-data does not apply")
     if own_task:
-        dataset = model.training_dataset(config.data, config.crop, config.seed)
+        if len(config.data) != 1:
+            raise InputError(f"model {config.model!r} reads one folder of training pairs, got {len(config.data)}")
+        dataset = model.training_dataset(config.data[0], config.crop, config.seed)
     else:
-        dataset = RandomCropDataset(config.data, config.crop, config.seed, cache=config.cache_images, note=note)
+        dataset = RandomCropDataset(config.data, config.crop, config.seed, cache=config.cache_images,
+                                    scale_range=config.scale_range, note=note)
     val_pictures = load_validation_images(config.val_data, config.val_crop, note) if config.val_data else []
     if config.metric == "ms-ssim" and any(min(p.shape[-2:]) < MS_SSIM_MIN_SIDE for _, p in val_pictures):
         raise InputError(f"--metric ms-ssim: validation pictures must be at least {MS_SSIM_MIN_SIDE} px a side")
@@ -301,6 +371,7 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
                 "aux_optimizer": aux_optimizer.state_dict() if aux_optimizer is not None else {},
                 "scaler": scaler.state_dict(), "step": step,
                 "wall_seconds": wall_seconds + time.perf_counter() - started,
+                "history": history, "first_step": first_step,
                 "world_size": context.world_size, "config": config.as_dict()}
 
     def run_validation(step: int) -> dict:
@@ -325,10 +396,20 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=config.workers,
                                          pin_memory=device.type == "cuda")
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext()
+    hardware = hardware_description(device, context.world_size)
+    precision = str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32"
     progress = tqdm(total=config.steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
                     disable=not (main and config.progress))
     validation: dict = {}
-    started = time.perf_counter()
+    started = last_candidate = time.perf_counter()
+    done = 0
+
+    def card_at(step: int, scores: dict) -> dict:
+        return model_card(config, step=step, start_step=first_step, history=history,
+                          wall_seconds=wall_seconds + time.perf_counter() - started, hardware=hardware, precision=precision,
+                          train_pictures=len(dataset.paths), val_pictures=len(val_pictures), validation=scores,
+                          world_size=context.world_size)
+
     model.train()
     for step, crops in enumerate(loader, start=start_step):
         lr = learning_rate(step, config)
@@ -377,11 +458,19 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
             progress.set_postfix(shown, psnr=f"{record['psnr']:.2f}", lr=f"{lr:.2e}", refresh=False)
         if main and val_pictures and (done % config.val_every == 0 or done == config.steps):
             validation = run_validation(done)
-        if main and (done % config.ckpt_every == 0 or done == config.steps):
+        stop = config.deadline is not None and _past(config.deadline, context)
+        if main and (done % config.ckpt_every == 0 or done == config.steps or stop):
             save_checkpoint(checkpoints, done, training_state(done), keep=config.keep_checkpoints)
+        if main and config.candidate_every and (stop or time.perf_counter() - last_candidate >= config.candidate_every):
+            last_candidate = time.perf_counter()
+            path = export_candidate(model, out / "candidates", card_at(done, validation))
+            tqdm.write(f"step {done}: candidate {path}", file=sys.stderr)
+        if stop:
+            note(f"deadline reached at step {done}: checkpoint saved, stopping")
+            break
     progress.close()
     wall_seconds += time.perf_counter() - started
-    final_step = max(start_step, config.steps)
+    final_step = max(start_step, min(done, config.steps)) if done else start_step
 
     # -- the replicas must agree; then export what rank 0 holds
     replica_hashes = gather_strings(state_sha256(model), context)
@@ -392,17 +481,11 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
             validation = summary["validation"] = run_validation(final_step)
         if callable(getattr(model, "update", None)):
             model.update()  # integer CDF tables, so the exported weights are ready to code
-        card = {"model": config.model, "model_args": config.model_args, "command": config.command,
-                "data": {"train": str(Path(config.data).resolve()), "train_pictures": len(dataset.paths),
-                         "val": str(Path(config.val_data).resolve()) if config.val_data else None,
-                         "val_pictures": len(val_pictures)},
-                "steps": final_step, "pictures_seen": final_step * config.batch_size * context.world_size,
-                "wall_seconds": round(wall_seconds, 1),
-                "hardware": hardware_description(device, context.world_size),
-                "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
-                "validation": validation, "replica_sha256": replica_hashes, "config": config.as_dict(),
-                "torch": torch.__version__, "codeclab": __version__,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        card = model_card(config, step=final_step, start_step=first_step, history=history,
+                          wall_seconds=wall_seconds, hardware=hardware, precision=precision,
+                          train_pictures=len(dataset.paths), val_pictures=len(val_pictures),
+                          validation=validation, world_size=context.world_size)
+        card["replica_sha256"] = replica_hashes
         weights, card_path = export_weights(model.state_dict(), out / f"{config.model}.safetensors", card)
         summary.update(weights=str(weights), card=str(card_path))
     log.close()
