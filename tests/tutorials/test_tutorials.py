@@ -88,3 +88,7 @@ def test_chapter_runs(chapter, lang, compiled_kernels, tmp_path, monkeypatch, re
     seconds = time.perf_counter() - start
     record_property("tutorial_seconds", seconds)
     assert seconds <= CHAPTER_SECONDS, f"{chapter} ({lang}) took {seconds:.0f} s, over {CHAPTER_SECONDS:.0f} s"
+    # A reader's checkout stays clean: whatever a chapter writes lies under output/ (git ignores it).
+    stray = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+             if p.is_file() and p.relative_to(tmp_path).parts[0] != "output"]
+    assert not stray, f"{chapter} ({lang}) wrote {stray} outside output/"

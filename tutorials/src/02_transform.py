@@ -45,6 +45,8 @@ from codeclab.io import (crop, downsample_chroma, pad_to_multiple, read_image, r
                          upsample_chroma, ycbcr_to_rgb_int)
 
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))
+OUT = Path("output")                 # what this chapter writes goes here (git ignores it)
+OUT.mkdir(exist_ok=True)
 pictures = {name: read_image(SAMPLES / f"{name}_crop256.png") for name in ("kodim05", "kodim15", "kodim23")}
 luma = rgb_to_ycbcr_int(pictures["kodim05"], "bt601", full_range=True)[0]   # (256, 256) uint8
 
@@ -284,11 +286,11 @@ def jpeg(picture, quality):
 
 curves = {"toy (DCT + LZMA)": rd_points(toy, (22, 27, 32, 37, 42)),
           "jpeg": rd_points(jpeg, (10, 20, 30, 50, 75, 90))}
-plot_rd(curves, "rd_toy_vs_jpeg.png", title="three 256x256 Kodak crops", y_keys=("psnr-rgb",))
+plot_rd(curves, OUT / "rd_toy_vs_jpeg.png", title="three 256x256 Kodak crops", y_keys=("psnr-rgb",))
 reference, test = curves["jpeg"], curves["toy (DCT + LZMA)"]
 print(f"BD-rate of the toy against JPEG: "
       f"{bd_rate(reference['bpp'], reference['psnr-rgb'], test['bpp'], test['psnr-rgb']):+.1f} %")
-Image("rd_toy_vs_jpeg.png")
+Image(filename=str(OUT / "rd_toy_vs_jpeg.png"))
 
 # %% [markdown] lang="en"
 # A transform, a flat quantiser and a general-purpose compressor land close to JPEG — the

@@ -43,6 +43,8 @@ from codeclab.entropy import encode_residuals
 from codeclab.io import read_image, rgb_to_ycbcr_int
 
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))
+OUT = Path("output")                 # what this chapter writes goes here (git ignores it)
+OUT.mkdir(exist_ok=True)
 image = read_image(SAMPLES / "kodim23_crop256.png")
 luma = rgb_to_ycbcr_int(image, "bt709", full_range=True)[0].int()     # (256, 256) int32
 everything_decoded = torch.ones_like(luma, dtype=torch.bool)
@@ -221,14 +223,15 @@ plt.show()
 # %%
 for qp in (22, 37):
     result = api.encode_image(image, "classic", qp)
-    Path(f"parrot_qp{qp}.clb").write_bytes(result.data)
-    codeclab(["info", f"parrot_qp{qp}.clb", "--show", "partition,modes,bits", "-o", f"parrot_qp{qp}.png", "--force"])
+    (OUT / f"parrot_qp{qp}.clb").write_bytes(result.data)
+    codeclab(["info", str(OUT / f"parrot_qp{qp}.clb"), "--show", "partition,modes,bits",
+              "-o", str(OUT / f"parrot_qp{qp}.png"), "--force"])
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
 for ax, qp in zip(axes, (22, 37)):
-    ax.imshow(plt.imread(f"parrot_qp{qp}.png"))
-    ax.set_title(f"QP {qp}: {Path(f'parrot_qp{qp}.clb').stat().st_size} bytes")
+    ax.imshow(plt.imread(OUT / f"parrot_qp{qp}.png"))
+    ax.set_title(f"QP {qp}: {(OUT / f'parrot_qp{qp}.clb').stat().st_size} bytes")
     ax.axis("off")
 plt.show()
 

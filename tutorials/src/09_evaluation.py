@@ -51,6 +51,8 @@ from codeclab.eval.plots import plot_rd
 from codeclab.io import read_image
 
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))
+OUT = Path("output")                 # what this chapter writes goes here (git ignores it)
+OUT.mkdir(exist_ok=True)
 # The 24 Kodak pictures and the yardstick measured on them, where this machine has them.
 SHARED_DATA = Path(os.environ.get("CODECLAB_SHARED_DATA", "../../../shared/data"))
 pictures = {name: read_image(SAMPLES / f"{name}_crop256.png") for name in ("kodim05", "kodim15", "kodim23")}
@@ -131,15 +133,15 @@ print(f"PSNR of the mean MSE: {psnr_from_mse(np.mean(list(errors.values()))):.2f
 
 # %%
 with contextlib.redirect_stdout(io.StringIO()):           # the report is shown below, as Markdown
-    status = codeclab(["bench", "--codecs", "classic,jpeg,webp,heif", "--data", str(SAMPLES), "--out", "bench",
+    status = codeclab(["bench", "--codecs", "classic,jpeg,webp,heif", "--data", str(SAMPLES), "--out", str(OUT / "bench"),
                        "--reference", "jpeg", "--no-progress", "--qualities", "classic=22,29,36,43"])
 print("exit status", status, "(0: every file decoded to the encoder's reconstruction)")
-display(Markdown(Path("bench/report.md").read_text()))
+display(Markdown((OUT / "bench" / "report.md").read_text()))
 
 # %%
-results = {name: json.loads(Path(f"bench/{name}.json").read_text())["results"]
+results = {name: json.loads((OUT / "bench" / f"{name}.json").read_text())["results"]
            for name in ("classic", "jpeg", "webp", "heif")}
-Image("bench/rd.png")
+Image(filename=str(OUT / "bench" / "rd.png"))
 
 # %% [markdown] lang="en"
 # ## 4. BD-rate done right
@@ -286,8 +288,8 @@ if yardstick.is_dir():
             test, reference = doc["results"], kodak["jpeg"]["results"]
             gain = bd_rate(reference["bpp"], reference["psnr-rgb"], test["bpp"], test["psnr-rgb"])
             print(f"Kodak, {name:10} vs jpeg: {gain:+6.1f} % (pchip)")
-    plot_rd(kodak, "kodak_yardstick.png", title="Kodak, 24 pictures (the yardstick)", y_keys=("psnr-rgb",))
-    display(Image("kodak_yardstick.png"))
+    plot_rd(kodak, OUT / "kodak_yardstick.png", title="Kodak, 24 pictures (the yardstick)", y_keys=("psnr-rgb",))
+    display(Image(filename=str(OUT / "kodak_yardstick.png")))
 else:
     print(f"no yardstick at {yardstick}: set CODECLAB_SHARED_DATA to the folder holding kodak/, "
           f"or run codeclab bench on your own copy of Kodak")

@@ -45,7 +45,6 @@
 
 # %%
 import math
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -64,7 +63,8 @@ from codeclab.learned.overfit.encoder import forward, initial_parameters, quanti
 torch.manual_seed(0)
 torch.set_num_threads(1)
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))
-OUT = Path(tempfile.mkdtemp(prefix="codeclab_ch10_"))          # files of this chapter go here
+OUT = Path("output")                 # what this chapter writes goes here (git ignores it)
+OUT.mkdir(exist_ok=True)
 picture = read_image(SAMPLES / "kodim15_crop256.png")[:, 64:160, 48:176]   # 128 x 96
 target = picture.float() / 255
 
