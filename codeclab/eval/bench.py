@@ -11,6 +11,7 @@ decoder reproduced the encoder's reconstruction, and measures quality::
       <codec>.json                         CompressAI-style means over pictures per quality
       rd.png                               PSNR and MS-SSIM (or PSNR-Y / YUV) against rate
       report.md                            tables and BD-rates against the reference
+      report.html                          the same with the curves, and crops side by side (one file)
 
 Images are judged by PSNR over 8-bit RGB and MS-SSIM (CompressAI's conventions: each
 quality point is the mean of the per-image values); sequences by PSNR-Y and the 6:1:1
@@ -284,8 +285,9 @@ def _fmt(v, digits=2) -> str:
 
 
 def write_reports(out: Path, rows: list[dict], results: dict, bd: list[dict], reference: str,
-                  media: str, meta: dict, json_path: Path | None) -> str:
-    """Write per-image CSV, one JSON per codec, the RD plot and report.md; return the report."""
+                  media: str, meta: dict, json_path: Path | None, sources: dict[str, str] | None = None) -> str:
+    """Write per-image CSV, one JSON per codec, the RD plot, report.md and report.html (:mod:`.report_html`;
+    ``sources`` maps each picture's name to its file, for the crops); return the Markdown report."""
     from ..io.files import atomic_write
     from .plots import plot_rd
 
@@ -307,6 +309,10 @@ def write_reports(out: Path, rows: list[dict], results: dict, bd: list[dict], re
 
     report = render_report(results, bd, reference, media, meta)
     atomic_write(out / "report.md", report.encode())
+    from .report_html import render_html
+
+    atomic_write(out / "report.html", render_html(out, rows, results, bd, reference, media, meta,
+                                                  sources or {}).encode())
     if json_path:
         summary = {"meta": meta, "reference": reference, "results": results, "bd_rate": bd}
         atomic_write(json_path, json.dumps(summary, indent=1).encode())
@@ -429,10 +435,11 @@ def main(args: argparse.Namespace) -> int:
             "wall_seconds": wall, "jobs": args.jobs, "descriptions": descriptions, "recon_match": match}
     bd = bd_table(results, reference, media)
     report = write_reports(out, rows, results, bd, reference, media, meta,
-                           Path(args.json) if args.json else None)
+                           Path(args.json) if args.json else None, {Path(p).stem: str(p) for p in items})
     print(report)
     print(f"{len(points)} points ({measured} measured, {len(points) - measured} resumed), wall time {wall:.1f} s "
           f"with --jobs {args.jobs}; outputs in {out}/")
+    print(f"report: {(out / 'report.html').resolve()}")
     bad = [c for c, (ok, total) in match.items() if ok != total]
     if bad:
         print(f"codeclab: error: decoder output differs from the encoder's reconstruction for {', '.join(bad)}",

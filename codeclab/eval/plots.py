@@ -74,6 +74,23 @@ def plot_rd(curves: Mapping[str, Mapping], path: str | os.PathLike, *, title: st
     Returns:
         ``path`` as a Path.
     """
+    png = io.BytesIO()
+    draw_rd(curves, title=title, x_key=x_key, y_keys=y_keys).savefig(png, format="png", dpi=dpi)
+    atomic_write(path, png.getvalue())
+    return Path(path)
+
+
+def rd_svg(curves: Mapping[str, Mapping], *, title: str | None = None, x_key: str = "bpp",
+           y_keys: Sequence[str] = ("psnr-rgb", "ms-ssim-rgb")) -> str:
+    """The figure of :func:`plot_rd` as an SVG document (text), for pages that embed it."""
+    svg = io.StringIO()
+    draw_rd(curves, title=title, x_key=x_key, y_keys=y_keys).savefig(svg, format="svg")
+    return svg.getvalue()
+
+
+def draw_rd(curves: Mapping[str, Mapping], *, title: str | None = None, x_key: str = "bpp",
+            y_keys: Sequence[str] = ("psnr-rgb", "ms-ssim-rgb")):
+    """The matplotlib ``Figure`` of :func:`plot_rd` (same arguments, nothing written)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -110,8 +127,4 @@ def plot_rd(curves: Mapping[str, Mapping], path: str | os.PathLike, *, title: st
         ax.legend(loc="lower right", fontsize="small")
     if title:
         fig.suptitle(title)
-
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=dpi)
-    atomic_write(path, png.getvalue())
-    return Path(path)
+    return fig
