@@ -19,6 +19,7 @@ $(BIN)/codeclab: pyproject.toml
 setup: $(BIN)/codeclab
 
 demo: setup
+	$(BIN)/codeclab warmup
 	$(BIN)/codeclab bench --out results/demo
 
 # Train the flagship on idle CPU until UNTIL (HH:MM or a duration), continuing the shipped run.
@@ -27,6 +28,7 @@ relay: setup
 	$(BIN)/codeclab relay start --until $(UNTIL)
 
 test: setup
+	$(BIN)/codeclab warmup --no-progress
 	$(BIN)/python -m pytest -q -n 2
 
 clean:

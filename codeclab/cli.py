@@ -8,6 +8,7 @@
     codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png] [--frame N]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
     codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
+    codeclab warmup [JOB ...] [-j N]                  compile the kernels now, on every core
     codeclab relay start|run|score|status [--until HH:MM] ...   the flagship's training relay
 
 User mistakes (missing files, unreadable images, damaged bitstreams, an existing output
@@ -27,6 +28,8 @@ from . import __version__
 from .errors import CodecLabError, InputError
 
 EXIT_USAGE = 2
+#: Commands that may compile kernels on first use (they say so when they do).
+COMPILING_COMMANDS = {"encode", "decode", "info", "bench"}
 VIDEO_SUFFIXES = {".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm"}
 
 
@@ -189,6 +192,12 @@ def cmd_bench(args) -> int:
     return bench.main(args)
 
 
+def cmd_warmup(args) -> int:
+    from .warmup import main as warmup_main
+
+    return warmup_main(args)
+
+
 def cmd_train(args) -> int:
     from .train.cli import train_main
 
@@ -247,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(s)
     s.set_defaults(func=cmd_train)
 
+    s = sub.add_parser("warmup", help="compile the codecs' kernels now, on every core (first use only)")
+    from .warmup import add_arguments as add_warmup_arguments
+
+    add_warmup_arguments(s)
+    s.set_defaults(func=cmd_warmup)
+
     s = sub.add_parser("relay", help="carry the flagship's training run across stops (start, score, status)")
     from .train.relay import add_arguments as add_relay_arguments
 
@@ -258,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in COMPILING_COMMANDS:
+        from .kernels import announce_compilation
+
+        announce_compilation()
     try:
         return args.func(args)
     except CodecLabError as exc:

@@ -16,7 +16,7 @@ for bit against the torch tools of :mod:`.transform` and :mod:`.quant`:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .reconstruct import MATRICES, QUANT_SCALE
 
@@ -26,7 +26,7 @@ HADAMARD8 = np.array([[1 if bin(i & j).count("1") % 2 == 0 else -1 for j in rang
                       for i in range(8)], dtype=np.int64)
 
 
-@njit(cache=True)
+@kernel
 def forward_transform(residual, n, use_dst, bit_depth, tmp, coeffs):
     """Forward 2-D transform of ``residual[:n, :n]`` into ``coeffs[:n, :n]`` (HM ``xTrMxN``)."""
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
@@ -47,7 +47,7 @@ def forward_transform(residual, n, use_dst, bit_depth, tmp, coeffs):
             coeffs[k, j] = (s + (1 << (s2 - 1))) >> s2
 
 
-@njit(cache=True)
+@kernel
 def quantize(coeffs, n, qp, bit_depth, rounding, levels):
     """Dead-zone quantization of ``coeffs[:n, :n]`` into ``levels[:n, :n]``; returns the
     number of non-zero levels. ``rounding`` is the offset f in 1/512 (171 = HM intra)."""
@@ -65,7 +65,7 @@ def quantize(coeffs, n, qp, bit_depth, rounding, levels):
     return nonzero
 
 
-@njit(cache=True)
+@kernel
 def satd(orig, x0, y0, pred, n):
     """SATD of ``orig[y0:, x0:] - pred`` over n x n: Hadamard 4x4 for n = 4, else 8x8 tiles.
 
@@ -98,7 +98,7 @@ def satd(orig, x0, y0, pred, n):
     return total
 
 
-@njit(cache=True)
+@kernel
 def sse(orig, plane, x0, y0, n):
     """Sum of squared differences of the n x n blocks of two planes at (x0, y0)."""
     total = 0

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..entropy.cabac import (FINISH_ERRORS, as_byte_array, decoder_failed, decoder_finish,
                              decoder_start)
@@ -58,7 +58,7 @@ DAMAGED_RESIDUAL, OVERRUN = 10, 11
 SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 
 
-@njit(cache=True)
+@kernel
 def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp, bit_depth,
                            strong, scans, work):
     """cbf and residual_coding of one intra transform block, then its reconstruction."""
@@ -74,7 +74,7 @@ def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp
     return reg, ok
 
 
-@njit(cache=True)
+@kernel
 def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, bit_depth, scans, work):
     """cbf and residual_coding of one inter transform block, added to its prediction."""
     reg, coded = decode_flag(reg, data, ctx, cbf_ctx)
@@ -88,7 +88,7 @@ def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, bit_dept
     return reg, ok
 
 
-@njit(cache=True)
+@kernel
 def skip_context(pic, x, y):
     """ctxInc of cu_skip_flag (§9.3.4.2.2): skipped CUs among the left and above neighbours
     (both are always decoded when inside the picture)."""
@@ -100,14 +100,14 @@ def skip_context(pic, x, y):
     return inc
 
 
-@njit(cache=True)
+@kernel
 def wrap_mv(value):
     """mvLX = mvpLX + mvdLX kept in 16 bits (eq. 8-192..8-195)."""
     u = (value + (1 << 16)) & 0xFFFF
     return u - (1 << 16) if u >= (1 << 15) else u
 
 
-@njit(cache=True)
+@kernel
 def motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc):
     """Predict the CU (luma 2^log2, chroma half) from reference ``ref_idx`` into the planes
     and record its motion in the maps."""
@@ -128,7 +128,7 @@ def motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc):
             pic.luma_mode[uy, ux] = -1  # not intra: DC for the MPMs of later intra CUs
 
 
-@njit(cache=True)
+@kernel
 def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_depth, num_refs,
                     scans, work, mc, tu_count):
     """The inter part of coding_unit(): motion (merge or AMVP), prediction, residual."""
@@ -183,7 +183,7 @@ def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_de
     return reg, ok, tu_count
 
 
-@njit(cache=True)
+@kernel
 def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans, work,
                     tu_count):
     """The intra part of coding_unit(): modes, then every transform block."""
@@ -240,7 +240,7 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong,
     return reg, ok, tu_count
 
 
-@njit(cache=True)
+@kernel
 def decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc, bit_depth, strong, inter,
               num_refs, scans, work, mc, tu_count):
     """coding_unit() at luma (x, y) of side 2^log2 (§7.3.8.5)."""
@@ -257,7 +257,7 @@ def decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc, bit_depth, strong,
                            work, tu_count)
 
 
-@njit(cache=True)
+@kernel
 def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_refs, scans,
                 ctu_bits, program):
     """Parse and reconstruct every CTU; returns 0 or an error code.

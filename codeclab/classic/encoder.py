@@ -43,7 +43,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..entropy.cabac import encoder_finish, encoder_start, reserve
 from ..entropy.rate import ONE_BIT
@@ -127,7 +127,7 @@ def new_scratch():
 
 
 # -------------------------------------------------------------------- rates and blocks
-@njit(cache=True)
+@kernel
 def residual_bits(S, levels, log2n, chroma, ctx_copy):
     """Exact adaptive bits of coding a block of levels with the CTU's context states."""
     out, stats, trace = S.scratch[6], S.scratch[7], S.scratch[8]
@@ -138,7 +138,7 @@ def residual_bits(S, levels, log2n, chroma, ctx_copy):
     return stats[0]
 
 
-@njit(cache=True)
+@kernel
 def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     """Predict, transform, quantize and reconstruct one block; return (SSE, bits).
 
@@ -168,13 +168,13 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     return sse(orig, plane, x, y, n), bits
 
 
-@njit(cache=True)
+@kernel
 def clear_decoded(S, comp, x, y, size):
     """Mark a block of component ``comp`` as not yet decoded (before trying an option)."""
     S.pic.decoded[comp][y:y + size, x:x + size] = 0
 
 
-@njit(cache=True)
+@kernel
 def mode_bits(S, x, y, size, mode):
     """Bits of coding luma ``mode`` for the size x size PU at (x, y), given its neighbours'
     MPMs (and nn_intra_flag with its head bits where network modes are allowed)."""
@@ -192,7 +192,7 @@ def mode_bits(S, x, y, size, mode):
     return bits + luma_mode_bits(S.ctx, is_mpm, index) / ONE_BIT
 
 
-@njit(cache=True)
+@kernel
 def candidate_modes(S, cfg, x, y, n):
     """SATD pre-selection: the best RD_CANDIDATES[log2 n] of the 35 modes and the network
     modes, plus the MPMs, plus the best network mode if it is not among them yet (network
@@ -221,7 +221,7 @@ def candidate_modes(S, cfg, x, y, n):
 
 
 # -------------------------------------------------------------------- luma decisions
-@njit(cache=True)
+@kernel
 def luma_option(S, cfg, x, y, size, n, mode, cbf_ctx, ctx_copy):
     """J of coding the luma of a CU with one mode in n x n transform blocks (z-order)."""
     if n < size:
@@ -234,7 +234,7 @@ def luma_option(S, cfg, x, y, size, n, mode, cbf_ctx, ctx_copy):
     return cost
 
 
-@njit(cache=True)
+@kernel
 def best_luma_mode(S, cfg, x, y, size, n, candidates, cbf_ctx, ctx_copy):
     """Full RD check of the candidates; codes the winner last (so its samples stay) and
     returns (J, mode)."""
@@ -248,7 +248,7 @@ def best_luma_mode(S, cfg, x, y, size, n, candidates, cbf_ctx, ctx_copy):
     return best_cost, best_mode
 
 
-@njit(cache=True)
+@kernel
 def search_luma(S, cfg, x, y, log2, hints, ctx_copy):
     """Luma of one CU: its best mode (2Nx2N), and for 8x8 CUs also NxN; returns J."""
     size = 1 << log2
@@ -287,7 +287,7 @@ def search_luma(S, cfg, x, y, log2, hints, ctx_copy):
 
 
 # -------------------------------------------------------------------- chroma decisions
-@njit(cache=True)
+@kernel
 def chroma_option(S, cfg, x, y, log2, value, ctx_copy):
     """J of coding Cb and Cr of a CU with intra_chroma_pred_mode ``value``."""
     size = (1 << log2) >> 1  # chroma samples
@@ -308,7 +308,7 @@ def chroma_option(S, cfg, x, y, log2, value, ctx_copy):
     return cfg.chroma_weight * distortion + cfg.lam * bits
 
 
-@njit(cache=True)
+@kernel
 def chroma_candidates(S, cfg, x, y, log2):
     """DM plus the CHROMA_RD_CANDIDATES other chroma modes of lowest SATD on Cb + Cr
     (of the first 32x32 quarter for a 64x64 CU)."""
@@ -331,7 +331,7 @@ def chroma_candidates(S, cfg, x, y, log2):
     return chosen
 
 
-@njit(cache=True)
+@kernel
 def search_chroma(S, cfg, x, y, log2, ctx_copy):
     """Best chroma mode by full RD among :func:`chroma_candidates` (coded last, so its
     samples stay); returns J."""
@@ -346,7 +346,7 @@ def search_chroma(S, cfg, x, y, log2, ctx_copy):
 
 
 # -------------------------------------------------------------------- the quadtree
-@njit(cache=True)
+@kernel
 def _copy_region(S, x, y, size, saved, to_saved):
     """Copy samples, levels and maps of a CU region into ``saved`` or back from it."""
     k = 0
@@ -368,13 +368,13 @@ def _copy_region(S, x, y, size, saved, to_saved):
         k += 1
 
 
-@njit(cache=True)
+@kernel
 def coverage(S, x, y, log2):
     """:func:`~codeclab.classic.partition.block_coverage` of a block in the coded picture."""
     return block_coverage(x, y, 1 << log2, S.pic.coded[0], S.pic.coded[1])
 
 
-@njit(cache=True)
+@kernel
 def split_option(S, cfg, x, y, log2):
     """Start the "split in four" option: mark the region undecoded; J of split_cu_flag = 1
     (nothing when the split is implied by the picture's edge)."""
@@ -387,7 +387,7 @@ def split_option(S, cfg, x, y, log2):
     return cfg.lam * flag_bits(S.ctx, SPLIT_CU + inc, 1) / ONE_BIT
 
 
-@njit(cache=True)
+@kernel
 def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
     """Try one CU at (x, y, 2^log2) against the split already searched (J ``split_cost``).
 
@@ -419,12 +419,12 @@ def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
 
 # The quadtree search, unrolled by depth: numba cannot cache recursive functions (numba
 # issue #6061), and each level is just "search the four quarters, then try one CU".
-@njit(cache=True)
+@kernel
 def search_cu8(S, cfg, x, y, ctx_copy):
     return whole_option(S, cfg, x, y, 3, 0.0 if coverage(S, x, y, 3) == 0 else np.inf, ctx_copy)
 
 
-@njit(cache=True)
+@kernel
 def search_cu16(S, cfg, x, y, ctx_copy):
     if coverage(S, x, y, 4) == 0:
         return 0.0
@@ -434,7 +434,7 @@ def search_cu16(S, cfg, x, y, ctx_copy):
     return whole_option(S, cfg, x, y, 4, cost, ctx_copy)
 
 
-@njit(cache=True)
+@kernel
 def search_cu32(S, cfg, x, y, ctx_copy):
     if coverage(S, x, y, 5) == 0:
         return 0.0
@@ -444,7 +444,7 @@ def search_cu32(S, cfg, x, y, ctx_copy):
     return whole_option(S, cfg, x, y, 5, cost, ctx_copy)
 
 
-@njit(cache=True)
+@kernel
 def search_ctu(S, cfg, x, y, ctx_copy):
     """Decide the coding quadtree of the CTU at (x, y); leaves it reconstructed and returns J."""
     cost = split_option(S, cfg, x, y, 6)
@@ -454,7 +454,7 @@ def search_ctu(S, cfg, x, y, ctx_copy):
 
 
 # -------------------------------------------------------------------- writing
-@njit(cache=True)
+@kernel
 def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
     """cbf and residual_coding of one transform block, from the decided levels."""
     block = S.pic.levels[comp][y:y + n, x:x + n]
@@ -471,7 +471,7 @@ def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
     """The intra part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_intra_cu`."""
     size = 1 << log2
@@ -512,7 +512,7 @@ def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
     return reg, tu_count
 
 
-@njit(cache=True)
+@kernel
 def has_residual(S, x, y, size):
     """Does the CU have any non-zero level (its rqt_root_cbf)?"""
     for comp in range(3):
@@ -525,7 +525,7 @@ def has_residual(S, x, y, size):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
     """The inter part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_inter_cu`."""
     size = 1 << log2
@@ -565,7 +565,7 @@ def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
     return reg, tu_count
 
 
-@njit(cache=True)
+@kernel
 def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
     """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.decode_cu`."""
     if inter:
@@ -577,7 +577,7 @@ def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
     return write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count)
 
 
-@njit(cache=True)
+@kernel
 def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
     """coding_quadtree() of one CTU, walked in z-order as the decoder walks it."""
     coded_height, coded_width = S.pic.coded
@@ -604,7 +604,7 @@ def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
     return reg, tu_count
 
 
-@njit(cache=True)
+@kernel
 def encode_ctus(S, cfg, ctx, ctu_bits):
     """Search and write every CTU of an intra picture; returns the payload bytes (uint8)."""
     out = np.empty(1 << 16, np.uint8)

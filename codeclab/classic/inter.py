@@ -37,7 +37,7 @@ the picture state ends up holding exactly what the decoder will rebuild.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..entropy.cabac import encoder_finish, encoder_start, reserve
 from ..entropy.rate import ONE_BIT
@@ -73,7 +73,7 @@ MAX_MV = 1 << 14
 
 
 # -------------------------------------------------------------------- predicted samples
-@njit(cache=True)
+@kernel
 def phase_block(S, ref, mvx, mvy, x, y, size, out):
     """Predicted luma samples of the block (x, y, size) at vector (mvx, mvy) into
     ``out[:size, :size]``, read from the reference's quarter-sample phases."""
@@ -93,7 +93,7 @@ def phase_block(S, ref, mvx, mvy, x, y, size, out):
                 out[i, j] = plane[yy, min(max(x0 + j, 0), cols - 1)]
 
 
-@njit(cache=True)
+@kernel
 def integer_sad(S, ref, mvx, mvy, x, y, size):
     """SAD of the luma block at integer vector (mvx, mvy) (quarter units, multiples of 4)."""
     margin = S.inter.margin
@@ -115,7 +115,7 @@ def integer_sad(S, ref, mvx, mvy, x, y, size):
     return total
 
 
-@njit(cache=True)
+@kernel
 def predict_cu(S, x, y, size, ref, mvx, mvy):
     """Motion-compensated Y, Cb, Cr of the CU into ``S.inter.pred`` (the decoder's function)."""
     refs = S.inter.refs
@@ -131,7 +131,7 @@ def predict_cu(S, x, y, size, ref, mvx, mvy):
 
 
 # -------------------------------------------------------------------- CU state
-@njit(cache=True)
+@kernel
 def stash(S, slot, x, y, size, save):
     """Save the CU region's samples, levels and maps into stash ``slot`` or restore them."""
     st = S.inter.stash
@@ -159,7 +159,7 @@ def stash(S, slot, x, y, size, save):
         S.syntax[v0:v0 + m, u0:u0 + m] = st.syntax[slot, :m, :m]
 
 
-@njit(cache=True)
+@kernel
 def set_motion(S, x, y, size, mvx, mvy, ref, kind, merge_idx, mvp_idx, mvd_x, mvd_y):
     """Record an inter CU's motion and syntax in the maps (what the writer and the
     neighbours' predictions read)."""
@@ -177,7 +177,7 @@ def set_motion(S, x, y, size, mvx, mvy, ref, kind, merge_idx, mvp_idx, mvd_x, mv
     S.syntax[v0, u0, 3] = mvd_y
 
 
-@njit(cache=True)
+@kernel
 def apply_prediction(S, cfg, x, y, size):
     """Reconstruct the CU as its prediction alone (levels zero); return its weighted SSE."""
     distortion = 0.0
@@ -199,7 +199,7 @@ def apply_prediction(S, cfg, x, y, size):
 
 
 # -------------------------------------------------------------------- residual
-@njit(cache=True)
+@kernel
 def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
     """Code one inter transform block at (x, y) of component ``comp`` whose prediction is
     ``S.inter.pred[comp][py:, px:]``: quantize the residual and keep it only if it lowers
@@ -237,7 +237,7 @@ def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
     return zero_distortion, zero_bits, 0
 
 
-@njit(cache=True)
+@kernel
 def code_inter_residual(S, cfg, x, y, log2, ctx_copy):
     """Every transform block of an inter CU (the decoder's order); returns (D, bits, coded)."""
     size = 1 << log2
@@ -262,7 +262,7 @@ def code_inter_residual(S, cfg, x, y, log2, ctx_copy):
 
 
 # -------------------------------------------------------------------- motion search
-@njit(cache=True)
+@kernel
 def mv_rate(S, mvx, mvy, predictors):
     """``(bits, mvp_idx)``: Q15 cost of coding (mvx, mvy) against the better predictor."""
     best, best_idx = 1 << 60, 0
@@ -274,7 +274,7 @@ def mv_rate(S, mvx, mvy, predictors):
     return best, best_idx
 
 
-@njit(cache=True)
+@kernel
 def integer_search(S, cfg, x, y, size, ref, predictors):
     """Best integer vector of the CU (x, y, size) into reference ``ref``: ``(J, mvx, mvy)``
     with J = SAD + sqrt(lambda) R(mvd), vectors in quarter samples (multiples of 4)."""
@@ -319,7 +319,7 @@ def integer_search(S, cfg, x, y, size, ref, predictors):
     return best_cost, bx, by
 
 
-@njit(cache=True)
+@kernel
 def fractional_search(S, cfg, x, y, size, ref, predictors, bx, by):
     """Refine the integer vector (bx, by): the eight half-sample neighbours, then the eight
     quarter-sample neighbours of the best, by J = SATD + sqrt(lambda) R(mvd).
@@ -346,7 +346,7 @@ def fractional_search(S, cfg, x, y, size, ref, predictors, bx, by):
     return best_cost, bx, by, mvp_idx
 
 
-@njit(cache=True)
+@kernel
 def intra_worth_trying(S, cfg, x, y, size, inter_cost):
     """Quick test before the intra search of a CU in a P picture: does the best of planar,
     DC, horizontal and vertical prediction (SATD + sqrt(lambda) times ~3 bits of mode)
@@ -361,7 +361,7 @@ def intra_worth_trying(S, cfg, x, y, size, inter_cost):
 
 
 # -------------------------------------------------------------------- one CU
-@njit(cache=True)
+@kernel
 def try_merge(S, cfg, x, y, log2, slot, skip_bits, inter_bits, ctx_copy):
     """Skip and merge: the merge candidates by SATD, then a full RD check of the best
     :data:`MERGE_RD_CANDIDATES`, without residual (skip) and with it (merge).
@@ -405,7 +405,7 @@ def try_merge(S, cfg, x, y, log2, slot, skip_bits, inter_bits, ctx_copy):
     return best_cost, best_skip, holds_best
 
 
-@njit(cache=True)
+@kernel
 def try_amvp(S, cfg, x, y, log2, inter_bits, ctx_copy):
     """A coded vector: the best integer vector into each reference, the best reference
     refined to quarter samples, then a full RD check (with rqt_root_cbf 0 when no block
@@ -434,7 +434,7 @@ def try_amvp(S, cfg, x, y, log2, inter_bits, ctx_copy):
     return d + cfg.lam * (bits + inter_bits + motion_bits), satd_cost
 
 
-@njit(cache=True)
+@kernel
 def try_intra(S, cfg, x, y, log2, mode_bits, ctx_copy):
     """The intra search of :mod:`.encoder` on the CU (``mode_bits``: skip, pred_mode and
     split flags). Leaves it in the picture; returns J."""
@@ -453,7 +453,7 @@ def try_intra(S, cfg, x, y, log2, mode_bits, ctx_copy):
     return cost + search_chroma(S, cfg, x, y, log2, ctx_copy)
 
 
-@njit(cache=True)
+@kernel
 def inter_cu(S, cfg, x, y, log2, slot, ctx_copy):
     """Decide the CU (x, y, 2^log2) of a P picture as one CU (skip, merge, AMVP or intra).
 
@@ -492,14 +492,14 @@ def inter_cu(S, cfg, x, y, log2, slot, ctx_copy):
 
 
 # -------------------------------------------------------------------- the quadtree, top-down
-@njit(cache=True)
+@kernel
 def _try_split(S, cfg, x, y, log2, whole_cost, slot):
     """After the whole CU was decided (J ``whole_cost``), save it before the split is tried."""
     stash(S, slot, x, y, 1 << log2, True)
     return split_option(S, cfg, x, y, log2)
 
 
-@njit(cache=True)
+@kernel
 def _keep_cheaper(S, x, y, log2, whole_cost, split_cost, slot):
     if whole_cost <= split_cost:
         stash(S, slot, x, y, 1 << log2, False)
@@ -507,7 +507,7 @@ def _keep_cheaper(S, x, y, log2, whole_cost, split_cost, slot):
     return split_cost
 
 
-@njit(cache=True)
+@kernel
 def inter_cu8(S, cfg, x, y, ctx_copy):
     if coverage(S, x, y, 3) == 0:
         return 0.0
@@ -515,7 +515,7 @@ def inter_cu8(S, cfg, x, y, ctx_copy):
     return cost
 
 
-@njit(cache=True)
+@kernel
 def inter_cu16(S, cfg, x, y, ctx_copy):
     cover = coverage(S, x, y, 4)
     if cover == 0:
@@ -533,7 +533,7 @@ def inter_cu16(S, cfg, x, y, ctx_copy):
     return _keep_cheaper(S, x, y, 4, whole, split, 4) if cover == 2 else split
 
 
-@njit(cache=True)
+@kernel
 def inter_cu32(S, cfg, x, y, ctx_copy):
     cover = coverage(S, x, y, 5)
     if cover == 0:
@@ -551,7 +551,7 @@ def inter_cu32(S, cfg, x, y, ctx_copy):
     return _keep_cheaper(S, x, y, 5, whole, split, 2) if cover == 2 else split
 
 
-@njit(cache=True)
+@kernel
 def inter_ctu(S, cfg, x, y, ctx_copy):
     """Decide the coding quadtree of a CTU of a P picture, largest CUs first."""
     cover = coverage(S, x, y, 6)
@@ -568,7 +568,7 @@ def inter_ctu(S, cfg, x, y, ctx_copy):
     return _keep_cheaper(S, x, y, 6, whole, split, 0) if cover == 2 else split
 
 
-@njit(cache=True)
+@kernel
 def encode_inter_ctus(S, cfg, ctx, ctu_bits):
     """Search and write every CTU of a P picture; returns the payload bytes (uint8)."""
     out = np.empty(1 << 16, np.uint8)

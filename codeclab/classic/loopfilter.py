@@ -21,7 +21,7 @@ edges on the result. The encoder calls this same function on its reconstruction.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .deblock import BETA_TABLE, TC_TABLE
 from .picture import Picture
@@ -31,7 +31,7 @@ BETA = np.array(BETA_TABLE, dtype=np.int64)
 TC = np.array(TC_TABLE, dtype=np.int64)
 
 
-@njit(cache=True)
+@kernel
 def _at(plane, x, y, vertical, line, i):
     """Sample i (0..7 = p3 p2 p1 p0 q0 q1 q2 q3) of a line across the edge at (x, y)."""
     if vertical:
@@ -39,7 +39,7 @@ def _at(plane, x, y, vertical, line, i):
     return np.int64(plane[y - 4 + i, x + line])
 
 
-@njit(cache=True)
+@kernel
 def _put(plane, x, y, vertical, line, i, value):
     if vertical:
         plane[y + line, x - 4 + i] = value
@@ -47,7 +47,7 @@ def _put(plane, x, y, vertical, line, i, value):
         plane[y - 4 + i, x + line] = value
 
 
-@njit(cache=True)
+@kernel
 def filter_luma_segment(plane, x, y, vertical, beta, tc, max_value):
     """Decisions (§8.7.2.5.3, §8.7.2.5.6) and filters (§8.7.2.5.7) of one 4-line segment."""
     dp0 = abs(_at(plane, x, y, vertical, 0, 1) - 2 * _at(plane, x, y, vertical, 0, 2) + _at(plane, x, y, vertical, 0, 3))
@@ -96,7 +96,7 @@ def filter_luma_segment(plane, x, y, vertical, beta, tc, max_value):
             _put(plane, x, y, vertical, line, 5, min(max(q1 + dq, 0), max_value))
 
 
-@njit(cache=True)
+@kernel
 def filter_chroma_segment(plane, x, y, vertical, tc, max_value):
     """Chroma filter (§8.7.2.5.5): p0 += delta, q0 -= delta, delta = clip(+-tC, ((q0-p0) 4 + p1 - q1 + 4) >> 3)."""
     for line in range(4):
@@ -107,7 +107,7 @@ def filter_chroma_segment(plane, x, y, vertical, tc, max_value):
         _put(plane, x, y, vertical, line, 4, min(max(q0 - delta, 0), max_value))
 
 
-@njit(cache=True)
+@kernel
 def _strength(tu_id, coded_tu, ref_idx, mv, pocs, vp, up, vq, uq):
     """Bs of the edge between 4x4 blocks p = (vp, up) and q = (vq, uq) (§8.7.2.4).
 
@@ -129,7 +129,7 @@ def _strength(tu_id, coded_tu, ref_idx, mv, pocs, vp, up, vq, uq):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def edge_strengths(tu_id, luma_levels, ref_idx, mv, pocs, coded_height, coded_width):
     """Bs maps of a picture: ``bs_ver`` (H/4, W/8) for the vertical edge at x = 8j, rows
     4i..4i+3, and ``bs_hor`` (H/8, W/4) for the horizontal edge at y = 8i, columns 4j..4j+3.
@@ -161,7 +161,7 @@ def edge_strengths(tu_id, luma_levels, ref_idx, mv, pocs, coded_height, coded_wi
     return bs_ver, bs_hor
 
 
-@njit(cache=True)
+@kernel
 def deblock_planes(y, cb, cr, bs_ver, bs_hor, qp, bit_depth, coded_height, coded_width):
     """Deblock the (Y, Cb, Cr) int32 planes of a 4:2:0 picture in place.
 

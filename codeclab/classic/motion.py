@@ -28,7 +28,7 @@ phases of a whole luma picture, computed once per reference picture by the same 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .interp import CHROMA_FILTERS, LUMA_FILTERS
 
@@ -38,13 +38,13 @@ CHROMA_TAPS = CHROMA_FILTERS.numpy().astype(np.int64)  # (8, 4): eighth-sample p
 MAX_BLOCK = 64
 
 
-@njit(cache=True)
+@kernel
 def new_mc_workspace(max_side):
     """``(temp, cols)`` scratch of :func:`interpolate` for blocks up to ``max_side`` samples."""
     return np.empty((max_side + 7, max_side), np.int64), np.empty(max_side + 7, np.int64)
 
 
-@njit(cache=True)
+@kernel
 def interpolate(ref, height, width, x0, y0, w, h, mvx, mvy, is_luma, bit_depth, work, out):
     """``predSamples`` (14-bit intermediate) of the w x h block at (x0, y0) moved by (mvx, mvy).
 
@@ -98,7 +98,7 @@ def interpolate(ref, height, width, x0, y0, w, h, mvx, mvy, is_luma, bit_depth, 
                 out[i, j] = temp[i, j]
 
 
-@njit(cache=True)
+@kernel
 def uni_samples(pred14, w, h, bit_depth, out, x0, y0):
     """Default weighted uni-prediction (§8.5.3.3.4.2) of ``pred14[:h, :w]`` into
     ``out[y0:y0+h, x0:x0+w]``: ``Clip3(0, 2^B - 1, (p + offset1) >> shift1)``."""
@@ -110,7 +110,7 @@ def uni_samples(pred14, w, h, bit_depth, out, x0, y0):
             out[y0 + i, x0 + j] = min(max((pred14[i, j] + offset) >> shift, 0), max_value)
 
 
-@njit(cache=True)
+@kernel
 def predict_block(ref, height, width, x0, y0, w, h, mvx, mvy, is_luma, bit_depth, work,
                   pred14, out, ox, oy):
     """Uni-predicted samples of one block into ``out[oy:oy+h, ox:ox+w]`` (interpolate, then round)."""
@@ -138,7 +138,7 @@ def fractional_planes(ref: np.ndarray, height: int, width: int, margin: int,
     return planes
 
 
-@njit(cache=True)
+@kernel
 def _fill_fractional_planes(ref, height, width, margin, bit_depth, planes):
     side_h, side_w = planes.shape[1], planes.shape[2]
     work = (np.empty((side_h + 7, side_w), np.int64), np.empty(side_w + 7, np.int64))

@@ -39,7 +39,7 @@ Vectors are in quarter luma samples; candidates are rows ``(mv_x, mv_y, ref_idx)
 
 from __future__ import annotations
 
-from numba import njit
+from ..kernels import kernel
 
 from .partition import CTU_LOG2, CTU_SIZE
 
@@ -47,7 +47,7 @@ MAX_MERGE_CANDIDATES = 5
 AMVP_CANDIDATES = 2
 
 
-@njit(cache=True)
+@kernel
 def z_address(x, y, ctus_per_row):
     """MinTbAddrZs of the 4x4 block at luma (x, y): CTU raster address, then z-order (§6.5.2)."""
     ctu = (y >> CTU_LOG2) * ctus_per_row + (x >> CTU_LOG2)
@@ -59,7 +59,7 @@ def z_address(x, y, ctus_per_row):
     return (ctu << (2 * (CTU_LOG2 - 2))) | z
 
 
-@njit(cache=True)
+@kernel
 def available(x, y, xn, yn, coded_height, coded_width):
     """Is luma (xn, yn) decoded before the CU at (x, y)? (z-scan availability, §6.4.1)"""
     if xn < 0 or yn < 0 or xn >= coded_width or yn >= coded_height:
@@ -68,7 +68,7 @@ def available(x, y, xn, yn, coded_height, coded_width):
     return z_address(xn, yn, ctus_per_row) < z_address(x, y, ctus_per_row)
 
 
-@njit(cache=True)
+@kernel
 def scale_mv(value, td, tb):
     """One vector component scaled from distance ``td`` to ``tb`` (eq. 8-182..8-186)."""
     td = min(max(td, -128), 127)
@@ -82,21 +82,21 @@ def scale_mv(value, td, tb):
     return min(max(scaled, -32768), 32767)
 
 
-@njit(cache=True)
+@kernel
 def _inter_at(pic, x, y, xn, yn):
     """The neighbour at (xn, yn) is available and inter-coded."""
     coded_height, coded_width = pic.coded
     return available(x, y, xn, yn, coded_height, coded_width) and pic.ref_idx[yn >> 2, xn >> 2] >= 0
 
 
-@njit(cache=True)
+@kernel
 def _same_motion(pic, xa, ya, xb, yb):
     ua, va, ub, vb = xa >> 2, ya >> 2, xb >> 2, yb >> 2
     return (pic.ref_idx[va, ua] == pic.ref_idx[vb, ub] and pic.mv[va, ua, 0] == pic.mv[vb, ub, 0]
             and pic.mv[va, ua, 1] == pic.mv[vb, ub, 1])
 
 
-@njit(cache=True)
+@kernel
 def temporal_candidate(pic, refs, x, y, size, target_poc):
     """``(available, mv_x, mv_y)`` of the collocated vector scaled to ``target_poc`` (§8.5.3.2.8)."""
     if not refs.tmvp:
@@ -121,7 +121,7 @@ def temporal_candidate(pic, refs, x, y, size, target_poc):
     return False, 0, 0
 
 
-@njit(cache=True)
+@kernel
 def merge_candidates(pic, refs, x, y, size, num_refs, out):
     """Fill ``out[:5]`` with the merge candidates ``(mv_x, mv_y, ref_idx)`` of the CU (x, y, size)."""
     xa1, ya1 = x - 1, y + size - 1
@@ -161,7 +161,7 @@ def merge_candidates(pic, refs, x, y, size, num_refs, out):
         count += 1
 
 
-@njit(cache=True)
+@kernel
 def amvp_candidates(pic, refs, x, y, size, ref_idx, out):
     """Fill ``out[:2]`` with the vector predictors ``(mv_x, mv_y)`` for reference ``ref_idx``."""
     target = refs.pocs[ref_idx]

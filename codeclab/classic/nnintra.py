@@ -35,7 +35,7 @@ VVC treats MIP blocks).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 #: Luma mode of network head 0 (the 35 HEVC modes come first).
 NN_MODE_BASE = 35
@@ -76,13 +76,13 @@ Program = tuple
 MIN_NN_SIZE = 4
 
 
-@njit(cache=True)
+@kernel
 def nn_heads_for(program, size):
     """Network modes a prediction unit of ``size`` x ``size`` may choose (0: none, and no flag)."""
     return program_heads(program) if size >= MIN_NN_SIZE else 0
 
 
-@njit(cache=True)
+@kernel
 def program_heads(program):
     """Number of network modes of a program (0: the tool is off)."""
     if program[0].shape[0] == 0:
@@ -90,12 +90,12 @@ def program_heads(program):
     return program[4].shape[1] // (GRID * GRID)
 
 
-@njit(cache=True)
+@kernel
 def _round_shift(value, shift):
     return (value + (1 << (shift - 1))) >> shift if shift > 0 else value
 
 
-@njit(cache=True)
+@kernel
 def nn_predict(refs, n, head, program, bit_depth, pred):
     """Predict the n x n luma block from ``refs[:4n+1]`` with network head ``head`` into
     ``pred[:n, :n]`` (module docstring)."""

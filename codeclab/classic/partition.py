@@ -33,7 +33,7 @@ which is all the context modelling and prediction need from the neighbours:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .nnintra import NN_MODE_BASE
 
@@ -46,7 +46,7 @@ MIN_CU_LOG2 = 3
 UNITS_PER_CTU = 1 << 2 * (CTU_LOG2 - MIN_CU_LOG2)
 
 
-@njit(cache=True)
+@kernel
 def z_order_position(k):
     """(x, y) in 8x8 units of the k-th unit of a CTU in z-order (de-interleaved bits)."""
     x = 0
@@ -57,7 +57,7 @@ def z_order_position(k):
     return x, y
 
 
-@njit(cache=True)
+@kernel
 def largest_block_at(k):
     """log2 of the largest quadtree block that starts at z-order unit k."""
     log2 = CTU_LOG2
@@ -66,13 +66,13 @@ def largest_block_at(k):
     return log2
 
 
-@njit(cache=True)
+@kernel
 def units_of(log2):
     """How many 8x8 units (z-order steps) a block of side 2^log2 covers."""
     return 1 << 2 * (log2 - MIN_CU_LOG2)
 
 
-@njit(cache=True)
+@kernel
 def block_coverage(x, y, size, coded_height, coded_width):
     """Where a quadtree block lies: 0 outside the coded picture (not coded at all), 1 across
     its right or bottom edge (split without a flag, §7.3.8.4), 2 inside (the split is coded)."""
@@ -83,7 +83,7 @@ def block_coverage(x, y, size, coded_height, coded_width):
     return 2
 
 
-@njit(cache=True)
+@kernel
 def split_context(cu_log2, x, y, log2):
     """ctxInc of split_cu_flag (§9.3.4.2.2): left and above CUs smaller than this block."""
     ux, uy = x >> 2, y >> 2
@@ -95,7 +95,7 @@ def split_context(cu_log2, x, y, log2):
     return inc
 
 
-@njit(cache=True)
+@kernel
 def neighbour_modes(luma_mode, x, y):
     """(left, above) luma modes for the MPMs of the block at luma (x, y); -1: no candidate."""
     ux, uy = x >> 2, y >> 2
@@ -108,7 +108,7 @@ def neighbour_modes(luma_mode, x, y):
     return (PLANAR_MODE if left >= NN_MODE_BASE else left), (PLANAR_MODE if above >= NN_MODE_BASE else above)
 
 
-@njit(cache=True)
+@kernel
 def fill_map(unit_map, x, y, size, value):
     """Set the 4x4 entries covering the luma block (x, y, size) to ``value``."""
     for uy in range(y >> 2, (y + size) >> 2):

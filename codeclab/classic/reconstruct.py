@@ -26,7 +26,7 @@ reference array of an n x n block has ``4n + 1`` samples in the order of :mod:`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
 from .nnintra import NN_MODE_BASE, nn_predict
@@ -56,7 +56,7 @@ COEFF_MIN, COEFF_MAX = -32768, 32767
 
 
 # -------------------------------------------------------------------- reference samples
-@njit(cache=True)
+@kernel
 def reference_samples(plane, decoded, x0, y0, n, bit_depth, refs):
     """Fill ``refs[:4n+1]`` with the substituted neighbours of the block at (x0, y0).
 
@@ -89,7 +89,7 @@ def reference_samples(plane, decoded, x0, y0, n, bit_depth, refs):
             refs[k] = refs[k - 1]
 
 
-@njit(cache=True)
+@kernel
 def smoothing_flag(mode, log2n):
     """filterFlag of §8.4.4.2.3 (luma and 4:4:4 chroma)."""
     if mode == DC or log2n == 2:
@@ -97,7 +97,7 @@ def smoothing_flag(mode, log2n):
     return min(abs(mode - VERTICAL), abs(mode - HORIZONTAL)) > DIST_THRES[log2n]
 
 
-@njit(cache=True)
+@kernel
 def smooth_references(refs, n, bit_depth, strong, out):
     """``[1 2 1] / 4`` filtering, or strong bi-linear smoothing of flat 32x32 neighbourhoods."""
     count = 4 * n + 1
@@ -119,7 +119,7 @@ def smooth_references(refs, n, bit_depth, strong, out):
 
 
 # -------------------------------------------------------------------- prediction
-@njit(cache=True)
+@kernel
 def _predict_angular(src, mode, n, pred):
     """Angular modes 2..34 (§8.4.4.2.6) from references ``src`` (already smoothed or not).
 
@@ -149,7 +149,7 @@ def _predict_angular(src, mode, n, pred):
                 pred[y, x] = ((32 - f) * src[i0] + f * src[i1] + 16) >> 5
 
 
-@njit(cache=True)
+@kernel
 def predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred):
     """Intra prediction of one n x n block into ``pred[:n, :n]`` (§8.4.4.2.3-6).
 
@@ -199,7 +199,7 @@ def predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred):
                     pred[0, x] = min(max(v, 0), max_value)
 
 
-@njit(cache=True)
+@kernel
 def predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred, program):
     """:func:`predict` for the 35 HEVC modes, the network of ``program`` for modes from
     :data:`~.nnintra.NN_MODE_BASE` on (luma only; :mod:`.nnintra`)."""
@@ -210,7 +210,7 @@ def predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, p
 
 
 # -------------------------------------------------------------------- residual
-@njit(cache=True)
+@kernel
 def dequantize(levels, n, qp, bit_depth, coeffs):
     """Scaling process (§8.6.3, flat list): ``levels[:n, :n]`` -> ``coeffs[:n, :n]``.
 
@@ -229,7 +229,7 @@ def dequantize(levels, n, qp, bit_depth, coeffs):
             coeffs[y, x] = min(max(d, COEFF_MIN), COEFF_MAX)
 
 
-@njit(cache=True)
+@kernel
 def inverse_transform(coeffs, n, use_dst, bit_depth, tmp, residual):
     """Two-stage inverse transform (§8.6.4.2): ``coeffs[:n, :n]`` -> ``residual[:n, :n]``.
 
@@ -261,7 +261,7 @@ def inverse_transform(coeffs, n, use_dst, bit_depth, tmp, residual):
             residual[i, j] = (s + rounding) >> shift
 
 
-@njit(cache=True)
+@kernel
 def chroma_qp(qpi):
     """QpC of 4:2:0 from qPi (H.265 Table 8-10)."""
     if qpi < 30:
@@ -271,7 +271,7 @@ def chroma_qp(qpi):
     return (29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37)[qpi - 30]
 
 
-@njit(cache=True)
+@kernel
 def new_workspace(program):
     """``(refs, smoothed, pred, coeffs, tmp, residual, program)``: scratch arrays for 32x32
     blocks, and the neural intra :data:`~.nnintra.Program` (:func:`~.nnintra.empty_program`
@@ -281,7 +281,7 @@ def new_workspace(program):
             np.empty((32, 32), np.int64), program)
 
 
-@njit(cache=True)
+@kernel
 def reconstruct_block(plane, decoded, levels, x0, y0, n, mode, is_luma, qp, bit_depth,
                       strong_smoothing, coded, work):
     """Reconstruct one n x n transform block in place: prediction + residual, clipped.
@@ -314,7 +314,7 @@ def reconstruct_block(plane, decoded, levels, x0, y0, n, mode, is_luma, qp, bit_
             decoded[y0 + y, x0 + x] = 1
 
 
-@njit(cache=True)
+@kernel
 def add_residual(plane, decoded, levels, x0, y0, n, qp, bit_depth, coded, work):
     """Reconstruct one inter transform block in place: the motion-compensated prediction
     already in ``plane`` plus the dequantized, inverse-DCT residual, clipped (§8.6.7).

@@ -72,7 +72,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..bitstream.container import Matrix
 from ..entropy.binarization import decode_exp_golomb, encode_exp_golomb
@@ -166,24 +166,24 @@ def new_contexts(qp: int) -> np.ndarray:
 
 
 # -------------------------------------------------------------------- flags
-@njit(cache=True)
+@kernel
 def encode_flag(reg, out, ctx, c, flag):
     """A context-coded flag (split_cu_flag, part_mode, cbf_*)."""
     return encode_bin(reg, out, ctx, c, flag)
 
 
-@njit(cache=True)
+@kernel
 def decode_flag(reg, data, ctx, c):
     return decode_bin(reg, data, ctx, c)
 
 
-@njit(cache=True)
+@kernel
 def flag_bits(ctx, c, flag):
     return bin_cost(ctx, c, flag)
 
 
 # -------------------------------------------------------------------- luma mode (§8.4.2)
-@njit(cache=True)
+@kernel
 def encode_luma_mode(reg, out, ctx, is_mpm, index):
     """prev_intra_luma_pred_flag, then mpm_idx (0, 10, 11) or rem_intra_luma_pred_mode (5 bits)."""
     reg = encode_bin(reg, out, ctx, PREV_INTRA_LUMA, 1 if is_mpm else 0)
@@ -197,7 +197,7 @@ def encode_luma_mode(reg, out, ctx, is_mpm, index):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_luma_mode(reg, data, ctx):
     """Returns ``(registers, is_mpm, index)``."""
     reg, is_mpm = decode_bin(reg, data, ctx, PREV_INTRA_LUMA)
@@ -214,7 +214,7 @@ def decode_luma_mode(reg, data, ctx):
     return reg, 0, index
 
 
-@njit(cache=True)
+@kernel
 def luma_mode_bits(ctx, is_mpm, index):
     if is_mpm:
         return bin_cost(ctx, PREV_INTRA_LUMA, 1) + (1 if index == 0 else 2) * ONE_BIT
@@ -222,13 +222,13 @@ def luma_mode_bits(ctx, is_mpm, index):
 
 
 # -------------------------------------------------------------------- nn_intra_flag, nn_intra_mode
-@njit(cache=True)
+@kernel
 def head_bits_of(heads):
     """Bypass bits of nn_intra_mode for ``heads`` network modes (a power of two, 1..8)."""
     return 0 if heads <= 1 else (1 if heads == 2 else (2 if heads == 4 else 3))
 
 
-@njit(cache=True)
+@kernel
 def nn_intra_context(luma_mode, x, y):
     """ctxInc of nn_intra_flag for the PU at luma (x, y): how many of its left and above
     neighbours use a network mode (as VVC's intra_mip_flag counts MIP neighbours)."""
@@ -241,7 +241,7 @@ def nn_intra_context(luma_mode, x, y):
     return inc
 
 
-@njit(cache=True)
+@kernel
 def encode_nn_intra(reg, out, ctx, inc, head, head_bits):
     """nn_intra_flag (``head >= 0``, context ``inc``), then the head in ``head_bits`` bypass
     bits, MSB first."""
@@ -252,7 +252,7 @@ def encode_nn_intra(reg, out, ctx, inc, head, head_bits):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_nn_intra(reg, data, ctx, inc, head_bits):
     """``(reg, head)``; head -1 when nn_intra_flag is 0."""
     reg, flag = decode_bin(reg, data, ctx, NN_INTRA_FLAG + inc)
@@ -265,13 +265,13 @@ def decode_nn_intra(reg, data, ctx, inc, head_bits):
     return reg, head
 
 
-@njit(cache=True)
+@kernel
 def nn_intra_bits(ctx, inc, head, head_bits):
     return bin_cost(ctx, NN_INTRA_FLAG + inc, 1 if head >= 0 else 0) + (head_bits * ONE_BIT if head >= 0 else 0)
 
 
 # -------------------------------------------------------------------- chroma mode (§8.4.3)
-@njit(cache=True)
+@kernel
 def encode_chroma_mode(reg, out, ctx, value):
     """intra_chroma_pred_mode: 4 (DM) is the single bin 0; 0..3 are 1 and two bypass bits."""
     if value == 4:
@@ -281,7 +281,7 @@ def encode_chroma_mode(reg, out, ctx, value):
     return encode_bypass(reg, out, value & 1)
 
 
-@njit(cache=True)
+@kernel
 def decode_chroma_mode(reg, data, ctx):
     reg, b = decode_bin(reg, data, ctx, CHROMA_MODE)
     if b == 0:
@@ -291,7 +291,7 @@ def decode_chroma_mode(reg, data, ctx):
     return reg, 2 * hi + lo
 
 
-@njit(cache=True)
+@kernel
 def chroma_mode_bits(ctx, value):
     if value == 4:
         return bin_cost(ctx, CHROMA_MODE, 0)
@@ -299,7 +299,7 @@ def chroma_mode_bits(ctx, value):
 
 
 # -------------------------------------------------------------------- mode derivations
-@njit(cache=True)
+@kernel
 def most_probable_modes(left, above):
     """candModeList of §8.4.2 (numba twin of :func:`codeclab.classic.intra.most_probable_modes`).
 
@@ -318,7 +318,7 @@ def most_probable_modes(left, above):
     return a, b, 26
 
 
-@njit(cache=True)
+@kernel
 def mode_to_syntax(mode, m0, m1, m2):
     """``(is_mpm, index)`` of a luma mode given its MPMs (§8.4.2, inverted)."""
     if mode == m0:
@@ -330,7 +330,7 @@ def mode_to_syntax(mode, m0, m1, m2):
     return 0, mode - (m0 < mode) - (m1 < mode) - (m2 < mode)
 
 
-@njit(cache=True)
+@kernel
 def mode_from_syntax(is_mpm, index, m0, m1, m2):
     """IntraPredModeY from the coded syntax (§8.4.2)."""
     if is_mpm:
@@ -348,7 +348,7 @@ def mode_from_syntax(is_mpm, index, m0, m1, m2):
     return mode
 
 
-@njit(cache=True)
+@kernel
 def chroma_mode_from_syntax(value, luma_mode):
     """IntraPredModeC (Table 8-2): planar, vertical, horizontal, DC, or DM; 34 replaces a duplicate.
 
@@ -443,7 +443,7 @@ def unpack_picture_header(byte: int) -> tuple[bool, int]:
 
 
 # -------------------------------------------------------------------- merge_idx (§9.3.3.x TR)
-@njit(cache=True)
+@kernel
 def encode_merge_idx(reg, out, ctx, index):
     """merge_idx: truncated unary, cMax = MaxNumMergeCand - 1; bin 0 context-coded, others bypass."""
     for i in range(MAX_MERGE_CANDIDATES - 1):
@@ -454,7 +454,7 @@ def encode_merge_idx(reg, out, ctx, index):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_merge_idx(reg, data, ctx):
     index = 0
     for i in range(MAX_MERGE_CANDIDATES - 1):
@@ -468,14 +468,14 @@ def decode_merge_idx(reg, data, ctx):
     return reg, index
 
 
-@njit(cache=True)
+@kernel
 def merge_idx_bits(ctx, index):
     bypass = min(index, MAX_MERGE_CANDIDATES - 2)
     return bin_cost(ctx, MERGE_IDX, 1 if index > 0 else 0) + bypass * ONE_BIT
 
 
 # -------------------------------------------------------------------- ref_idx_l0
-@njit(cache=True)
+@kernel
 def encode_ref_idx(reg, out, ctx, index, num_refs):
     """ref_idx_l0: truncated unary, cMax = num_refs - 1 (nothing for one reference);
     bins 0 and 1 context-coded, the others bypass."""
@@ -487,7 +487,7 @@ def encode_ref_idx(reg, out, ctx, index, num_refs):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_ref_idx(reg, data, ctx, num_refs):
     index = 0
     for i in range(num_refs - 1):
@@ -501,7 +501,7 @@ def decode_ref_idx(reg, data, ctx, num_refs):
     return reg, index
 
 
-@njit(cache=True)
+@kernel
 def ref_idx_bits(ctx, index, num_refs):
     bits = 0
     for i in range(num_refs - 1):
@@ -513,7 +513,7 @@ def ref_idx_bits(ctx, index, num_refs):
 
 
 # -------------------------------------------------------------------- mvd_coding (§7.3.8.9)
-@njit(cache=True)
+@kernel
 def encode_mvd(reg, out, ctx, dx, dy):
     """mvd_coding: abs_mvd_greater0_flag[x, y], abs_mvd_greater1_flag[x, y] (when > 0), then
     per component abs_mvd_minus2 (EG1, bypass, when > 1) and mvd_sign_flag (bypass)."""
@@ -532,7 +532,7 @@ def encode_mvd(reg, out, ctx, dx, dy):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_mvd(reg, data, ctx):
     """Returns ``(registers, dx, dy, ok)``; ``ok`` is False for a component beyond 2^15."""
     reg, gx = decode_bin(reg, data, ctx, MVD_GREATER0)
@@ -558,7 +558,7 @@ def decode_mvd(reg, data, ctx):
     return reg, values[0], values[1], ok
 
 
-@njit(cache=True)
+@kernel
 def exp_golomb_length(value, k):
     """Number of bins of ``value`` in the k-th order Exp-Golomb code."""
     length = 1 + k
@@ -569,7 +569,7 @@ def exp_golomb_length(value, k):
     return length
 
 
-@njit(cache=True)
+@kernel
 def mvd_bits(ctx, dx, dy):
     """Q15 cost of :func:`encode_mvd` from the current context states."""
     bits = 0

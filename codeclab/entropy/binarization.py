@@ -24,7 +24,7 @@ make a parser loop for long.
 
 from __future__ import annotations
 
-from numba import njit
+from ..kernels import kernel
 
 from .cabac import decode_bin, decode_bypass, encode_bin, encode_bypass
 
@@ -32,21 +32,21 @@ from .cabac import decode_bin, decode_bypass, encode_bin, encode_bypass
 MAX_EG_PREFIX = 32
 
 
-@njit(cache=True)
+@kernel
 def _encode_flag(reg, out, ctx, ctx0, n_ctx, i, bin):
     if n_ctx == 0:
         return encode_bypass(reg, out, bin)
     return encode_bin(reg, out, ctx, ctx0 + min(i, n_ctx - 1), bin)
 
 
-@njit(cache=True)
+@kernel
 def _decode_flag(reg, data, ctx, ctx0, n_ctx, i):
     if n_ctx == 0:
         return decode_bypass(reg, data)
     return decode_bin(reg, data, ctx, ctx0 + min(i, n_ctx - 1))
 
 
-@njit(cache=True)
+@kernel
 def encode_truncated_unary(reg, out, ctx, ctx0, n_ctx, value, c_max):
     """TU: ``value`` ones, then a zero unless ``value == c_max`` (§9.3.3.4)."""
     for i in range(value):
@@ -56,7 +56,7 @@ def encode_truncated_unary(reg, out, ctx, ctx0, n_ctx, value, c_max):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_truncated_unary(reg, data, ctx, ctx0, n_ctx, c_max):
     value = 0
     while value < c_max:
@@ -67,20 +67,20 @@ def decode_truncated_unary(reg, data, ctx, ctx0, n_ctx, c_max):
     return reg, value
 
 
-@njit(cache=True)
+@kernel
 def encode_unary(reg, out, ctx, ctx0, n_ctx, value):
     """U: ``value`` ones and a terminating zero."""
     return encode_truncated_unary(reg, out, ctx, ctx0, n_ctx, value, value + 1)
 
 
-@njit(cache=True)
+@kernel
 def decode_unary(reg, data, ctx, ctx0, n_ctx, max_value):
     """Decode U; ``-1`` if more than ``max_value`` ones arrive (damaged data)."""
     reg, value = decode_truncated_unary(reg, data, ctx, ctx0, n_ctx, max_value + 1)
     return reg, (value if value <= max_value else -1)
 
 
-@njit(cache=True)
+@kernel
 def encode_fixed_length(reg, out, value, nbits):
     """FL: the ``nbits`` low bits of ``value`` as bypass bins, MSB first (§9.3.3.7)."""
     for i in range(nbits - 1, -1, -1):
@@ -88,7 +88,7 @@ def encode_fixed_length(reg, out, value, nbits):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_fixed_length(reg, data, nbits):
     value = 0
     for _ in range(nbits):
@@ -97,7 +97,7 @@ def decode_fixed_length(reg, data, nbits):
     return reg, value
 
 
-@njit(cache=True)
+@kernel
 def encode_truncated_rice(reg, out, value, c_max, rice):
     """TR with Rice parameter ``rice`` (§9.3.3.3), all bins bypass.
 
@@ -114,7 +114,7 @@ def encode_truncated_rice(reg, out, value, c_max, rice):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def decode_truncated_rice(reg, data, c_max, rice):
     prefix = 0
     while prefix < c_max >> rice:
@@ -129,7 +129,7 @@ def decode_truncated_rice(reg, data, c_max, rice):
     return reg, value
 
 
-@njit(cache=True)
+@kernel
 def encode_exp_golomb(reg, out, value, k):
     """EGk (§9.3.3.5 of H.266, §9.3.3.3 of H.265), all bins bypass."""
     while value >= (1 << k):
@@ -140,7 +140,7 @@ def encode_exp_golomb(reg, out, value, k):
     return encode_fixed_length(reg, out, value, k)
 
 
-@njit(cache=True)
+@kernel
 def decode_exp_golomb(reg, data, k):
     """Decode EGk; ``-1`` when the prefix is longer than :data:`MAX_EG_PREFIX`."""
     value = 0

@@ -71,7 +71,7 @@ algorithm can be stepped through in a debugger.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..errors import BitstreamError
 
@@ -86,7 +86,7 @@ MAX_OVERRUN = 2
 
 # The hot functions are inlined into their callers at numba-IR level, so a parser's loop is
 # one compiled function whose registers never go through memory.
-_inline = njit(cache=True, inline="always")
+_inline = kernel(inline="always")
 
 
 # ----------------------------------------------------------------------------- contexts
@@ -236,7 +236,7 @@ def encode_bypass(reg, out, bin):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def encode_bypass_bits(reg, out, value, nbits):
     """Code the ``nbits`` low bits of ``value`` as bypass bins, most significant first."""
     for i in range(nbits - 1, -1, -1):
@@ -265,7 +265,7 @@ def encode_terminate(reg, out, bin):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def encoder_finish(reg, out):
     """Terminate with bin 1, flush ``low``, add stop bit + zero alignment; return the size.
 
@@ -297,7 +297,7 @@ def encoder_finish(reg, out):
     return pos
 
 
-@njit(cache=True)
+@kernel
 def reserve(reg, out, extra):
     """Return ``out``, or a larger copy of it, with room for ``extra`` more bins.
 
@@ -381,7 +381,7 @@ def decode_bypass(reg, data):
     return (value, rng, bits_needed, pos), bin
 
 
-@njit(cache=True)
+@kernel
 def decode_bypass_bits(reg, data, nbits):
     """Decode ``nbits`` bypass bins as an unsigned integer, most significant first."""
     value = 0
@@ -425,7 +425,7 @@ def decoder_failed(reg, data):
     return reg[3] - data.shape[0] > MAX_OVERRUN
 
 
-@njit(cache=True)
+@kernel
 def decoder_finish(reg, data):
     """Check the end of the stream; 0 when valid, else a key of :data:`FINISH_ERRORS`.
 
@@ -465,7 +465,7 @@ def check_finish(reg, data: np.ndarray) -> None:
 
 
 # ----------------------------------------------------------------------------- bin streams
-@njit(cache=True)
+@kernel
 def encode_bin_stream(ctx, ctx_ids, bins, out):
     """Code a stream of bins (``ctx_id < 0`` means bypass); return the number of bytes.
 
@@ -482,7 +482,7 @@ def encode_bin_stream(ctx, ctx_ids, bins, out):
     return encoder_finish(reg, out)
 
 
-@njit(cache=True)
+@kernel
 def decode_bin_stream(ctx, ctx_ids, data, bins_out):
     """Inverse of :func:`encode_bin_stream`; returns the :func:`decoder_finish` code."""
     reg = decoder_start(data)

@@ -4,7 +4,7 @@
 An autoregressive decoder (the overfitted codec's context model, :mod:`codeclab.learned.overfit`)
 cannot group: the table of every latent depends on the latents decoded just before it, so
 the model and the coder must run interleaved, symbol by symbol, inside one compiled loop.
-This module gives that loop its coder as plain ``@njit`` functions (Duda 2013; the byte-wise
+This module gives that loop its coder as plain ``@kernel`` functions (:mod:`codeclab.kernels`) (Duda 2013; the byte-wise
 variant of Giesen's ``rans_byte.h``, written from the description):
 
 ::
@@ -31,7 +31,7 @@ symbol), so every value in ``[-2^15, 2^15)`` can be coded.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 #: Bits of probability resolution of every table.
 PRECISION = 16
@@ -41,7 +41,7 @@ RANS_L = 1 << 23
 ESCAPE_BITS = 16
 
 
-@njit(cache=True)
+@kernel
 def encode(starts, freqs):
     """Bytes (uint8 array) coding the symbols ``(starts[i], freqs[i])`` in decoding order."""
     n = starts.shape[0]
@@ -63,7 +63,7 @@ def encode(starts, freqs):
     return out[pos:].copy()
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _shift_in(x, pos, overrun, data):
     """``x = 256 x + data[pos]``; past the end a zero byte, counted in ``overrun``."""
     byte = np.uint64(0)
@@ -74,7 +74,7 @@ def _shift_in(x, pos, overrun, data):
     return (x << np.uint64(8)) | byte, pos + 1, overrun
 
 
-@njit(cache=True)
+@kernel
 def init(data):
     """(state, position, overrun) of a decoder at the start of ``data``."""
     x, pos, overrun = np.uint64(0), 0, 0
@@ -83,13 +83,13 @@ def init(data):
     return x, pos, overrun
 
 
-@njit(cache=True)
+@kernel
 def peek(x):
     """The slot ``x mod 2^PRECISION`` that selects the next symbol."""
     return np.int64(x & np.uint64((1 << PRECISION) - 1))
 
 
-@njit(cache=True)
+@kernel
 def advance(x, pos, overrun, data, start, freq):
     """Remove the symbol ``(start, freq)`` found at :func:`peek` and renormalise."""
     x = np.uint64(freq) * (x >> np.uint64(PRECISION)) + np.uint64(peek(x) - start)
@@ -98,7 +98,7 @@ def advance(x, pos, overrun, data, start, freq):
     return x, pos, overrun
 
 
-@njit(cache=True)
+@kernel
 def find(cdf, first, count, slot):
     """Index ``i`` in ``0 .. count - 1`` with ``cdf[first + i] <= slot < cdf[first + i + 1]``."""
     lo, hi = 0, count - 1
@@ -111,7 +111,7 @@ def find(cdf, first, count, slot):
     return lo
 
 
-@njit(cache=True)
+@kernel
 def finished(x, pos, overrun, data):
     """True when the decoder ended exactly where the encoder started, with every byte read."""
     return overrun == 0 and pos == data.shape[0] and x == np.uint64(RANS_L)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from .cabac import C_P0, C_P1, update_context
 
@@ -33,7 +33,7 @@ FRAC_BITS = np.array([round(-math.log2((i + 0.5) / 256) * ONE_BIT) for i in rang
                      dtype=np.int64)
 
 
-@njit(cache=True)
+@kernel
 def bin_cost(ctx, c, bin):
     """Estimated cost (Q15 bits) of coding ``bin`` with context ``c``, from its state."""
     p_one = 16 * np.int64(ctx[c, C_P0]) + np.int64(ctx[c, C_P1])
@@ -41,13 +41,13 @@ def bin_cost(ctx, c, bin):
     return FRAC_BITS[min(p_bin >> 7, 255)]
 
 
-@njit(cache=True)
+@kernel
 def flag_costs(ctx, c):
     """(cost of 0, cost of 1) in Q15 bits for context ``c``: what RDO compares."""
     return bin_cost(ctx, c, 0), bin_cost(ctx, c, 1)
 
 
-@njit(cache=True)
+@kernel
 def ideal_adaptive_bits(ctx, ctx_ids, bins):
     """Exact adaptive cost in bits of a bin stream: sum of -log2 P(bin) with the model's
     probability at each step (``ctx_id < 0``: a bypass or terminate bin, 1 bit).

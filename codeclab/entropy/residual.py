@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..errors import BitstreamError
 from .cabac import (CNU, check_finish, context_probability, decode_bin, decode_bypass,
@@ -70,7 +70,7 @@ def new_residual_contexts(qp: int = 32) -> np.ndarray:
 # ----------------------------------------------------------------------------- helpers
 # Like _dbin/_dbypass below: one compiled copy of each engine call (plus the optional
 # accounting), called from every site, keeps numba's compile time low.
-@njit(cache=True)
+@kernel
 def _bin(reg, out, ctx, c, b, stats, trace):
     if stats.shape[0]:
         p_one = context_probability(ctx, c) / 32768.0
@@ -83,7 +83,7 @@ def _bin(reg, out, ctx, c, b, stats, trace):
     return encode_bin(reg, out, ctx, c, b)
 
 
-@njit(cache=True)
+@kernel
 def _bypass(reg, out, b, stats, trace):
     if stats.shape[0]:
         stats[0] += 1.0
@@ -95,7 +95,7 @@ def _bypass(reg, out, b, stats, trace):
     return encode_bypass(reg, out, b)
 
 
-@njit(cache=True)
+@kernel
 def _last_ctx(log2_size, chroma):
     """(ctxOffset, ctxShift) of last_sig_coeff prefixes, H.265 §9.3.4.2.3."""
     if chroma:
@@ -103,7 +103,7 @@ def _last_ctx(log2_size, chroma):
     return 3 * (log2_size - 2) + ((log2_size - 1) >> 2), (log2_size + 1) >> 2
 
 
-@njit(cache=True)
+@kernel
 def _sig_ctx(x, y, log2_size, chroma, prev_csbf):
     """sig_coeff_flag context increment, H.265 §9.3.4.2.5."""
     if log2_size == 2:
@@ -130,14 +130,14 @@ def _sig_ctx(x, y, log2_size, chroma, prev_csbf):
     return SIG + (27 + sig if chroma else sig)
 
 
-@njit(cache=True)
+@kernel
 def _prev_csbf(csbf, xs, ys, n_sb):
     right = csbf[ys, xs + 1] if xs + 1 < n_sb else 0
     below = csbf[ys + 1, xs] if ys + 1 < n_sb else 0
     return right + 2 * below
 
 
-@njit(cache=True)
+@kernel
 def _base_level(k, first_gt1, level):
     """Smallest level that coeff_abs_level_remaining starts from, or ``level + 1`` when the
     flags already say everything (a 1, or the greater-than-2 level being 2)."""
@@ -151,7 +151,7 @@ def _base_level(k, first_gt1, level):
 
 
 # ----------------------------------------------------------------------------- encoder
-@njit(cache=True)
+@kernel
 def _encode_last(reg, out, ctx, pos, base, offset, shift, log2_size, stats, trace):
     prefix = GROUP_IDX[pos]
     c_max = (log2_size << 1) - 1
@@ -162,7 +162,7 @@ def _encode_last(reg, out, ctx, pos, base, offset, shift, log2_size, stats, trac
     return reg
 
 
-@njit(cache=True)
+@kernel
 def _encode_remaining(reg, out, value, rice, stats, trace):
     """coeff_abs_level_remaining, H.265 §9.3.3.11 (prefix cMax 4, then FL or EG(k+1))."""
     prefix = value >> rice
@@ -187,7 +187,7 @@ def _encode_remaining(reg, out, value, rice, stats, trace):
     return reg
 
 
-@njit(cache=True)
+@kernel
 def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats, trace):
     """Code one N x N block of levels (``levels[y, x]``); all-zero blocks code nothing
     (their ``cbf`` belongs to the caller). Returns the registers."""
@@ -298,17 +298,17 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
 # ----------------------------------------------------------------------------- decoder
 # One compiled copy of each engine call, shared by the parser's many call sites: this keeps
 # numba's compile time low (the engine functions are otherwise inlined at every site).
-@njit(cache=True)
+@kernel
 def _dbin(reg, data, ctx, c):
     return decode_bin(reg, data, ctx, c)
 
 
-@njit(cache=True)
+@kernel
 def _dbypass(reg, data):
     return decode_bypass(reg, data)
 
 
-@njit(cache=True)
+@kernel
 def _decode_last(reg, data, ctx, base, offset, shift, log2_size):
     c_max = (log2_size << 1) - 1
     prefix = 0
@@ -320,7 +320,7 @@ def _decode_last(reg, data, ctx, base, offset, shift, log2_size):
     return reg, prefix
 
 
-@njit(cache=True)
+@kernel
 def _decode_remaining(reg, data, rice):
     """Inverse of :func:`_encode_remaining`; -1 for an over-long Exp-Golomb prefix."""
     prefix = 0
@@ -352,7 +352,7 @@ def _decode_remaining(reg, data, rice):
     return reg, (4 << rice) + v + suffix
 
 
-@njit(cache=True)
+@kernel
 def _decode_last_suffix(reg, data, group):
     value = MIN_IN_GROUP[group]
     if group > 3:
@@ -364,7 +364,7 @@ def _decode_last_suffix(reg, data, group):
     return reg, value
 
 
-@njit(cache=True)
+@kernel
 def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
     """Parse one block coded by :func:`encode_block` into ``levels[y, x]``.
 
@@ -469,7 +469,7 @@ def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
 
 
 # ----------------------------------------------------------------------------- whole pictures
-@njit(cache=True)
+@kernel
 def _encode_blocks(blocks, log2_size, chroma, ctx, out, scan4, scan_sb, stats, trace):
     """Every block: a coded-block flag (context 0 of a private pair) then its levels."""
     reg = encoder_start()
@@ -487,7 +487,7 @@ def _encode_blocks(blocks, log2_size, chroma, ctx, out, scan4, scan_sb, stats, t
     return encoder_finish(reg, out)
 
 
-@njit(cache=True)
+@kernel
 def _decode_blocks(data, n_blocks, log2_size, chroma, ctx, scan4, scan_sb, blocks):
     reg = decoder_start(data)
     cbf_ctx = ctx.shape[0] - 2 + (1 if chroma else 0)

@@ -31,7 +31,7 @@ symbols asked for and the length of the data.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..bitstream.bits import BitReader, BitWriter
 from ..errors import BitstreamError
@@ -80,7 +80,7 @@ def _check_symbols(check: int) -> np.ndarray:
     return np.array([check >> 16, check & 0xFFFF], dtype=np.int32)
 
 
-@njit(cache=True)
+@kernel
 def group_by_table(indexes, n_tables):
     """Counting sort by table index: (order, counts), ``indexes[order]`` ascending and
     stable. Encoder and decoder both derive the coding order from it."""
@@ -100,7 +100,7 @@ def group_by_table(indexes, n_tables):
     return order, counts
 
 
-@njit(cache=True)
+@kernel
 def sorted_positions(symbols, indexes, order, offsets, lengths):
     """Alphabet positions in coding order, out-of-table values replaced by the escape entry
     (the last); also returns the escaped values, in coding order."""
@@ -125,7 +125,7 @@ def sorted_positions(symbols, indexes, order, offsets, lengths):
     return pos, escaped
 
 
-@njit(cache=True)
+@kernel
 def count_escapes(pos, indexes, order, lengths):
     """How many decoded positions are escape entries."""
     n_escaped = 0
@@ -135,7 +135,7 @@ def count_escapes(pos, indexes, order, lengths):
     return n_escaped
 
 
-@njit(cache=True)
+@kernel
 def scatter_values(pos, indexes, order, offsets, lengths, escaped):
     """Values back in their original places: position + offset, escapes from ``escaped``."""
     values = np.empty(order.shape[0], dtype=np.int64)

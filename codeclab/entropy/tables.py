@@ -42,7 +42,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from . import fixed_point as fp
 
@@ -132,7 +132,7 @@ class ScaleGrid:
         return torch.from_numpy(j) if is_tensor else j
 
 
-@njit(cache=True)
+@kernel
 def _grid_index(scales, thresholds, steps, k_min):
     last = thresholds.shape[0]  # = grid size - 1
     out = np.empty(scales.shape[0], dtype=np.int64)

@@ -70,7 +70,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numba import njit, prange
+from numba import prange
+
+from ..kernels import kernel
 from torch import Tensor
 
 #: Fraction bits of the network input (samples v - 128 and the QP plane).
@@ -312,7 +314,7 @@ def compute_dtype(device: torch.device) -> torch.dtype:
     return torch.float64 if device.type == "cuda" else torch.float32
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def requantize(acc: np.ndarray, scales: np.ndarray, low: float, high: float) -> None:
     """In place: ``acc[p, c] <- clamp(floor(acc[p, c] * scales[c]), low, high)`` with
     ``scales[c] = 2^-s_c``, over positions ``p`` of a channels-last (P, C) array.

@@ -52,7 +52,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+from ..kernels import kernel
 
 from ..classic.filters import Planes, plane_sizes, register_filter, replicate_edges
 from ..classic.partition import CTU_SIZE
@@ -95,7 +95,7 @@ def ctu_select(off: np.ndarray, on: np.ndarray, flags: np.ndarray, ctu: int) -> 
     return np.where(mask, on, off).astype(np.int32)
 
 
-@njit(cache=True)
+@kernel
 def choose_flags(sse_off, sse_on, lam, ctx, c, flags):
     """Greedy per-CTU decisions in coding order with the adaptive context's costs (Q15 bits);
     writes ``flags`` and returns their total cost ``sum min(J_off, J_on)``."""

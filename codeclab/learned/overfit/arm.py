@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from numba import njit
+from ...kernels import kernel
 from torch import Tensor
 
 from ...entropy import rans
@@ -82,7 +82,7 @@ def laplace_bits(y: Tensor, mu: Tensor, t: Tensor) -> Tensor:
 
 # -- integer form (coding) --------------------------------------------------------------------
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _layer(inp, weight, bias, shift, out, relu):
     for o in range(weight.shape[0]):
         acc = bias[o]
@@ -98,7 +98,7 @@ def _layer(inp, weight, bias, shift, out, relu):
         out[o] = v
 
 
-@njit(cache=True)
+@kernel
 def predict(ctx, w0, b0, w1, b1, w2, b2, shifts, h0, h1, out):
     """Integer (mean step m, scale index k) of one context of latents (int64 array).
 
@@ -120,7 +120,7 @@ def predict(ctx, w0, b0, w1, b1, w2, b2, shifts, h0, h1, out):
     return m, k
 
 
-@njit(cache=True)
+@kernel
 def gather(y, i, j, offsets, ctx):
     """The context of ``y[i, j]`` into ``ctx`` (zero outside the grid)."""
     h, w = y.shape

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from numba import njit
+from ...kernels import kernel
 
 from ...entropy import rans
 from .arm import context_offsets, tables
@@ -21,7 +21,7 @@ from .latents import _symbols
 LAYERS = ("latents",)
 
 
-@njit(cache=True)
+@kernel
 def _bits_per_symbol(freqs):
     out = np.empty(freqs.shape[0], dtype=np.float64)
     for i in range(freqs.shape[0]):

@@ -17,7 +17,7 @@ integers, so the same tables). Decoding stops at the first latent outside
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ...kernels import kernel
 
 from ...entropy import rans
 from .arm import context_offsets, gather, predict, tables
@@ -26,7 +26,7 @@ from .architecture import LATENT_LIMIT
 _ESCAPE_BIAS = 1 << (rans.ESCAPE_BITS - 1)
 
 
-@njit(cache=True)
+@kernel
 def _table(m, k, per_scale):
     c = (m + 4) >> 3
     d = m - 8 * c
@@ -37,7 +37,7 @@ def _table(m, k, per_scale):
     return c, sign, k * per_scale + d
 
 
-@njit(cache=True)
+@kernel
 def _symbols(flat, shapes, offsets, w0, b0, w1, b1, w2, b2, shifts, cdf, first, count, offset, per_scale):
     n = flat.shape[0]
     starts = np.empty(2 * n, dtype=np.int64)
@@ -83,7 +83,7 @@ def encode_latents(grids: list[np.ndarray], arm: tuple) -> bytes:
     return rans.encode_bytes(starts, freqs)
 
 
-@njit(cache=True)
+@kernel
 def _decode(data, shapes, offsets, w0, b0, w1, b1, w2, b2, shifts, cdf, first, count, offset, per_scale, limit):
     total = 0
     for level in range(shapes.shape[0]):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from numba import njit
+from ...kernels import kernel
 
 from ...entropy import rans
 from ...errors import BitstreamError
@@ -133,7 +133,7 @@ def _value_symbols(values: np.ndarray, table_ids: np.ndarray) -> tuple[np.ndarra
     return np.array(starts, np.int64), np.array(freqs, np.int64)
 
 
-@njit(cache=True)
+@kernel
 def _decode_values(data, table_ids, cdf, first, count, offset):
     out = np.zeros(table_ids.shape[0], dtype=np.int64)
     x, pos, overrun = rans.init(data)

@@ -1,0 +1,114 @@
+"""How CodecLab compiles its numba kernels: one decorator, chosen for first-use time.
+
+Every compiled function of the package is declared with :func:`kernel` instead of
+``numba.njit``::
+
+    @kernel                       # = njit(cache=True), one machine-code version per argument types
+    def bin_cost(contexts, ctx_id, bin_value): ...
+
+    @kernel(inline="always")      # options pass through to numba
+
+Why not plain ``njit``: numba compiles a function the first time it is called with new
+argument *types*, and a constant argument has its own type, ``Literal[int](5)``. A call
+``whole_option(S, cfg, x, y, 5, ...)`` from the 32x32 search and ``whole_option(..., 4, ...)``
+from the 16x16 search then compile the whole subtree below ``whole_option`` twice, and
+callers of callers multiply it: a first classic video encode compiled 427 function
+versions in 820 s. :func:`kernel` types every argument of a call between kernels by its
+plain type (``int64``), so each kernel is compiled once per real type combination.
+
+Two more choices, both process-wide numba settings that CodecLab sets only where the user
+did not:
+
+* ``NUMBA_OPT=1`` instead of 3. numba optimises each function's module *with every callee
+  linked in* again when it finalises it, so deep call trees (the encoder's CTU search)
+  pay LLVM's -O3 pipeline many times; -O1 halved the first-use time of the classic codec
+  and left its encoding speed unchanged (``benchmarks/kernels_compile.py`` measures both).
+* ``cache=True`` always: compiled code is written beside the sources (``__pycache__``) and
+  loaded on the next run, so the cost is paid once per machine and checkout.
+  ``codeclab warmup`` pays it up front, on every core.
+
+A kernel called from Python is unaffected by the typing rule: numba already compiles for
+the plain types of the values it is given.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+_njit = numba.njit
+from numba.core import types
+
+if "NUMBA_OPT" not in os.environ:
+    # Read when numba's code generator starts, at the first compilation or cache load.
+    numba.config.OPT = numba.core.config._OptLevel(1)
+
+
+def _plain(argument_type):
+    """``Literal[int](5)`` -> ``int64``; other types unchanged (tuples of literals too)."""
+    return types.unliteral(argument_type)
+
+
+def _compile_for_plain_types(dispatcher):
+    """Make calls from other kernels resolve ``dispatcher`` with unliteral argument types
+    (with ``NUMBA_DISABLE_JIT=1`` numba returns the Python function: nothing to do)."""
+    if not hasattr(dispatcher, "get_call_template"):
+        return dispatcher
+    resolve = dispatcher.get_call_template
+
+    def get_call_template(args, kws):
+        return resolve(tuple(_plain(a) for a in args), {k: _plain(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
+
+
+def kernel(function=None, /, **options):
+    """``numba.njit(cache=True, **options)`` compiled once per plain argument types (module docstring).
+
+    Use as ``@kernel`` or ``@kernel(inline="always")``.
+    """
+    options.setdefault("cache", True)
+
+    def decorate(f):
+        return _compile_for_plain_types(_njit(**options)(f))
+
+    return decorate if function is None else decorate(function)
+
+
+_announcing = False
+
+
+def announce_compilation(stream=None):
+    """Say so, once, when this process starts compiling kernels (a cache miss), and count
+    them on a terminal: a first run that compiles must not look like a hang. Returns the
+    numba event listener (None when this process announces already)."""
+    import sys
+
+    from numba.core import event
+
+    global _announcing
+    if _announcing:
+        return None
+    _announcing = True
+    stream = stream or sys.stderr
+    state = {"bar": None}
+
+    class Announce(event.Listener):
+        def on_start(self, ev):
+            if state["bar"] is None:
+                from tqdm import tqdm
+
+                print("codeclab: compiling CodecLab kernels for this machine, first use only "
+                      "(about a minute per codec on 2 cores; 'codeclab warmup' compiles them all at once)",
+                      file=stream, flush=True)
+                state["bar"] = tqdm(desc="kernels compiled", unit=" kernel", file=stream, leave=False,
+                                    disable=not getattr(stream, "isatty", lambda: False)())
+
+        def on_end(self, ev):
+            if state["bar"] is not None:
+                state["bar"].update()
+
+    listener = Announce()
+    event.register("numba:compile", listener)
+    return listener

@@ -1,0 +1,52 @@
+"""codeclab.kernels: one compiled version per plain argument types, and the first-use notice."""
+
+from __future__ import annotations
+
+import io
+
+import numba
+from numba.core import event
+
+from codeclab import kernels
+from codeclab.kernels import announce_compilation, kernel
+
+
+def test_constants_from_another_kernel_share_one_compiled_version():
+    @kernel(cache=False)
+    def scale(x, shift):
+        return x << shift
+
+    @kernel(cache=False)
+    def caller(x):
+        return scale(x, 3) + scale(x, 4) + scale(x, 5)
+
+    assert caller(1) == 8 + 16 + 32
+    assert len(scale.signatures) == 1  # (int64, int64), not one per literal 3, 4, 5
+
+    @numba.njit(cache=False)
+    def plain_scale(x, shift):
+        return x << shift
+
+    @numba.njit(cache=False)
+    def plain_caller(x):
+        return plain_scale(x, 3) + plain_scale(x, 4)
+
+    plain_caller(1)
+    assert len(plain_scale.signatures) == 2  # what kernel() avoids: numba's literal versions
+
+
+def test_the_first_compilation_is_announced_once(monkeypatch):
+    monkeypatch.setattr(kernels, "_announcing", False)  # as in a fresh process
+    stream = io.StringIO()
+    listener = announce_compilation(stream)
+
+    @kernel(cache=False)
+    def fresh(x):
+        return x + 1
+
+    try:
+        fresh(1)
+        fresh(1.5)
+    finally:
+        event.unregister("numba:compile", listener)
+    assert stream.getvalue().count("compiling CodecLab kernels for this machine, first use only") == 1
