@@ -66,9 +66,9 @@ def classic_nn() -> None:
 
 def overfit() -> None:
     from . import api
-    from .learned.overfit.codec import OverfitCodec
+    from .codec import get_codec
 
-    codec = OverfitCodec(effort=2)
+    codec = get_codec("overfit").configure(effort=2)  # two iterations: the kernels, not the RD
     api.decode(api.encode_image(_picture(32, 32), codec, 4).data)
 
 

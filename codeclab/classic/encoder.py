@@ -417,40 +417,44 @@ def whole_option(S, cfg, x, y, log2, split_cost, ctx_copy):
     return whole_cost
 
 
-# The quadtree search, unrolled by depth: numba cannot cache recursive functions (numba
-# issue #6061), and each level is just "search the four quarters, then try one CU".
-@kernel
-def search_cu8(S, cfg, x, y, ctx_copy):
-    return whole_option(S, cfg, x, y, 3, 0.0 if coverage(S, x, y, 3) == 0 else np.inf, ctx_copy)
-
-
-@kernel
-def search_cu16(S, cfg, x, y, ctx_copy):
-    if coverage(S, x, y, 4) == 0:
-        return 0.0
-    cost = split_option(S, cfg, x, y, 4)
-    for i in range(4):
-        cost += search_cu8(S, cfg, x + (i & 1) * 8, y + (i >> 1) * 8, ctx_copy)
-    return whole_option(S, cfg, x, y, 4, cost, ctx_copy)
-
-
-@kernel
-def search_cu32(S, cfg, x, y, ctx_copy):
-    if coverage(S, x, y, 5) == 0:
-        return 0.0
-    cost = split_option(S, cfg, x, y, 5)
-    for i in range(4):
-        cost += search_cu16(S, cfg, x + (i & 1) * 16, y + (i >> 1) * 16, ctx_copy)
-    return whole_option(S, cfg, x, y, 5, cost, ctx_copy)
-
-
+# The quadtree search as a loop over an explicit stack of quadtree nodes (depth-first, the
+# quarters in z-order, each node's own CU tried after its quarters): numba cannot cache
+# recursive functions (numba issue #6061), and one loop compiles once where a function per
+# depth made numba re-optimise the whole search below each level again.
 @kernel
 def search_ctu(S, cfg, x, y, ctx_copy):
-    """Decide the coding quadtree of the CTU at (x, y); leaves it reconstructed and returns J."""
-    cost = split_option(S, cfg, x, y, 6)
-    for i in range(4):
-        cost += search_cu32(S, cfg, x + (i & 1) * 32, y + (i >> 1) * 32, ctx_copy)
-    return whole_option(S, cfg, x, y, 6, cost, ctx_copy)
+    """Decide the coding quadtree of the CTU at (x, y); leaves it reconstructed and returns J.
+
+    Each node at (x, y, 2^log2) costs ``min(J of one CU, J of the split flag + its four
+    quarters)``; 8x8 nodes have no quarters (their 4x4 split is the NxN partition), and a
+    node wholly outside the picture costs 0.
+    """
+    top = CTU_LOG2 - MIN_CU_LOG2  # deepest frame index
+    node_x, node_y = np.empty(top + 1, np.int64), np.empty(top + 1, np.int64)
+    node_log2, next_quarter = np.empty(top + 1, np.int64), np.zeros(top + 1, np.int64)
+    split_cost = np.empty(top + 1, np.float64)
+    node_x[0], node_y[0], node_log2[0] = x, y, CTU_LOG2
+    split_cost[0] = split_option(S, cfg, x, y, CTU_LOG2)
+    depth = 0
+    while True:
+        if next_quarter[depth] < 4:
+            i = next_quarter[depth]
+            next_quarter[depth] += 1
+            log2 = node_log2[depth] - 1
+            qx, qy = node_x[depth] + (i & 1) * (1 << log2), node_y[depth] + (i >> 1) * (1 << log2)
+            if log2 == MIN_CU_LOG2:
+                split_cost[depth] += whole_option(S, cfg, qx, qy, log2,
+                                                  0.0 if coverage(S, qx, qy, log2) == 0 else np.inf, ctx_copy)
+            elif coverage(S, qx, qy, log2) != 0:
+                depth += 1
+                node_x[depth], node_y[depth], node_log2[depth], next_quarter[depth] = qx, qy, log2, 0
+                split_cost[depth] = split_option(S, cfg, qx, qy, log2)
+        else:
+            cost = whole_option(S, cfg, node_x[depth], node_y[depth], node_log2[depth], split_cost[depth], ctx_copy)
+            if depth == 0:
+                return cost
+            depth -= 1
+            split_cost[depth] += cost
 
 
 # -------------------------------------------------------------------- writing

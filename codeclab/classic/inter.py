@@ -50,7 +50,7 @@ from .loopfilter import deblock_picture
 from .motion import predict_block
 from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
 from .nnintra import intra_program
-from .partition import CTU_SIZE, MIN_CU_LOG2, fill_map, split_context
+from .partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context
 from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
 from .quant import INTER_ROUNDING, INTRA_ROUNDING
 from .reconstruct import add_residual, predict, reference_samples
@@ -508,64 +508,73 @@ def _keep_cheaper(S, x, y, log2, whole_cost, split_cost, slot):
 
 
 @kernel
-def inter_cu8(S, cfg, x, y, ctx_copy):
-    if coverage(S, x, y, 3) == 0:
-        return 0.0
-    cost, _ = inter_cu(S, cfg, x, y, 3, 7, ctx_copy)
-    return cost
+def _open_node(S, cfg, x, y, log2, ctx_copy):
+    """A node's work before its quarters: (cover, J of one CU, J so far of the split, done).
 
-
-@kernel
-def inter_cu16(S, cfg, x, y, ctx_copy):
-    cover = coverage(S, x, y, 4)
+    ``done`` when nothing is left to search below: outside the picture (J 0), an 8x8 CU
+    (no quarters), or a skipped CU (taken as it is). Stash slots: 2 (6 - log2) + 1 holds the
+    node's own CU, 2 (6 - log2) the best split so far.
+    """
+    cover = coverage(S, x, y, log2)
     if cover == 0:
-        return 0.0
+        return cover, 0.0, 0.0, True
+    if log2 == MIN_CU_LOG2:
+        cost, _ = inter_cu(S, cfg, x, y, log2, 2 * (CTU_LOG2 - log2) + 1, ctx_copy)
+        return cover, cost, 0.0, True
     whole, skip = np.inf, False
     if cover == 2:
-        whole, skip = inter_cu(S, cfg, x, y, 4, 5, ctx_copy)
+        whole, skip = inter_cu(S, cfg, x, y, log2, 2 * (CTU_LOG2 - log2) + 1, ctx_copy)
         if skip:
-            return whole
-        split = _try_split(S, cfg, x, y, 4, whole, 4)
+            return cover, whole, 0.0, True
+        split = _try_split(S, cfg, x, y, log2, whole, 2 * (CTU_LOG2 - log2))
     else:
-        split = split_option(S, cfg, x, y, 4)
-    for i in range(4):
-        split += inter_cu8(S, cfg, x + (i & 1) * 8, y + (i >> 1) * 8, ctx_copy)
-    return _keep_cheaper(S, x, y, 4, whole, split, 4) if cover == 2 else split
-
-
-@kernel
-def inter_cu32(S, cfg, x, y, ctx_copy):
-    cover = coverage(S, x, y, 5)
-    if cover == 0:
-        return 0.0
-    whole, skip = np.inf, False
-    if cover == 2:
-        whole, skip = inter_cu(S, cfg, x, y, 5, 3, ctx_copy)
-        if skip:
-            return whole
-        split = _try_split(S, cfg, x, y, 5, whole, 2)
-    else:
-        split = split_option(S, cfg, x, y, 5)
-    for i in range(4):
-        split += inter_cu16(S, cfg, x + (i & 1) * 16, y + (i >> 1) * 16, ctx_copy)
-    return _keep_cheaper(S, x, y, 5, whole, split, 2) if cover == 2 else split
+        split = split_option(S, cfg, x, y, log2)
+    return cover, whole, split, False
 
 
 @kernel
 def inter_ctu(S, cfg, x, y, ctx_copy):
-    """Decide the coding quadtree of a CTU of a P picture, largest CUs first."""
-    cover = coverage(S, x, y, 6)
-    whole, skip = np.inf, False
-    if cover == 2:
-        whole, skip = inter_cu(S, cfg, x, y, 6, 1, ctx_copy)
-        if skip:
-            return whole
-        split = _try_split(S, cfg, x, y, 6, whole, 0)
-    else:
-        split = split_option(S, cfg, x, y, 6)
-    for i in range(4):
-        split += inter_cu32(S, cfg, x + (i & 1) * 32, y + (i >> 1) * 32, ctx_copy)
-    return _keep_cheaper(S, x, y, 6, whole, split, 0) if cover == 2 else split
+    """Decide the coding quadtree of a CTU of a P picture, largest CUs first.
+
+    Depth first over an explicit stack of nodes (as :func:`..encoder.search_ctu`, for the
+    same reason): a node tries one CU first, then its four quarters in z-order, and keeps
+    the cheaper (``_keep_cheaper``) when it lies wholly inside the picture.
+    """
+    frames = CTU_LOG2 - MIN_CU_LOG2 + 1
+    node_x, node_y = np.empty(frames, np.int64), np.empty(frames, np.int64)
+    node_log2, node_cover = np.empty(frames, np.int64), np.empty(frames, np.int64)
+    next_quarter = np.zeros(frames, np.int64)
+    whole_cost, split_cost = np.empty(frames, np.float64), np.empty(frames, np.float64)
+    cover, whole, split, done = _open_node(S, cfg, x, y, CTU_LOG2, ctx_copy)
+    if done:
+        return whole
+    node_x[0], node_y[0], node_log2[0], node_cover[0] = x, y, CTU_LOG2, cover
+    whole_cost[0], split_cost[0] = whole, split
+    depth = 0
+    while True:
+        if next_quarter[depth] < 4:
+            i = next_quarter[depth]
+            next_quarter[depth] += 1
+            log2 = node_log2[depth] - 1
+            qx, qy = node_x[depth] + (i & 1) * (1 << log2), node_y[depth] + (i >> 1) * (1 << log2)
+            cover, whole, split, done = _open_node(S, cfg, qx, qy, log2, ctx_copy)
+            if done:
+                split_cost[depth] += whole
+            else:
+                depth += 1
+                node_x[depth], node_y[depth], node_log2[depth], node_cover[depth] = qx, qy, log2, cover
+                next_quarter[depth] = 0
+                whole_cost[depth], split_cost[depth] = whole, split
+        else:
+            log2 = node_log2[depth]
+            cost = split_cost[depth]
+            if node_cover[depth] == 2:
+                cost = _keep_cheaper(S, node_x[depth], node_y[depth], log2, whole_cost[depth], cost,
+                                     2 * (CTU_LOG2 - log2))
+            if depth == 0:
+                return cost
+            depth -= 1
+            split_cost[depth] += cost
 
 
 @kernel
