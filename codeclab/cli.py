@@ -47,11 +47,11 @@ def _is_video_path(path: str | Path) -> bool:
 # -- commands -------------------------------------------------------------------------------
 
 def cmd_codecs(args) -> int:
-    from .codec import codec_names, get_codec
+    from .codec import codec_class, codec_names
 
     rows = []
     for name in codec_names():
-        c = get_codec(name)
+        c = codec_class(name)
         lo, hi = c.quality_range
         media = "+".join(m for m, ok in (("image", c.supports_image), ("video", c.supports_video)) if ok)
         direction = "higher=better" if c.higher_is_better else "lower=better"

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import ClassVar, Union
-
-import torch
+from typing import TYPE_CHECKING, ClassVar, Union
 
 from .bitstream.container import ColorFormat, StreamHeader
 from .errors import InputError, UnsupportedError
-from .io.video import Video
 
-Media = Union[torch.Tensor, Video]
+if TYPE_CHECKING:  # the interface names them; importing torch is left to the codecs that code
+    import torch
+
+    from .io.video import Video
+
+Media = Union["torch.Tensor", "Video"]
 
 
 @dataclass
@@ -157,6 +159,14 @@ def _load_builtins() -> None:
 def codec_names() -> list[str]:
     _load_builtins()
     return list(_BY_NAME)
+
+
+def codec_class(name: str) -> type[Codec]:
+    """The class registered as ``name`` (no instance is built: nothing the codec codes with loads)."""
+    _load_builtins()
+    if name not in _BY_NAME:
+        raise InputError(f"unknown codec {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+    return _BY_NAME[name]
 
 
 def get_codec(name: str) -> Codec:

@@ -22,58 +22,20 @@ about 0.1 to 2 bpp on Kodak.
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-from ..bitstream.container import Matrix, StreamHeader
+from ..bitstream.container import StreamHeader
 from ..codec import Codec, Encoded, register
 from ..errors import BitstreamError
-from ..io.chroma import downsample_chroma, upsample_chroma
-from ..io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
-from ..io.padding import pad_to_multiple
-from ..io.video import Video
-from .decoder import decode_payload
-from .encoder import encode_planes
-from .filters import PictureFilter, filter_for_id, join_side_info, split_side_info
-from .partition import CTU_SIZE
-from .sequence import decode_video, encode_sequence
-from .syntax import PictureParams, SequenceParams
+
+if TYPE_CHECKING:  # the coding tools load when a picture is coded, not when the codec is listed
+    import torch
+
+    from ..io.video import Video
+    from .filters import PictureFilter
 
 #: Reference pictures of each P picture.
 NUM_REFS = 2
-
-SITING = "center"
-
-
-def rgb_to_planes(image: torch.Tensor, matrix: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(3, H, W) uint8 RGB -> padded int32 (Y, Cb, Cr) 4:2:0 planes (sides multiples of 64)."""
-    ycbcr = rgb_to_ycbcr_int(image, matrix, full_range=True)
-    padded = pad_to_multiple(ycbcr, CTU_SIZE)
-    y = padded[0]
-    cb = downsample_chroma(padded[1], 2, 2, SITING)
-    cr = downsample_chroma(padded[2], 2, 2, SITING)
-    return tuple(np.ascontiguousarray(p.numpy().astype(np.int32)) for p in (y, cb, cr))
-
-
-def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
-                  matrix: Matrix) -> torch.Tensor:
-    """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB."""
-    chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
-    y = torch.from_numpy(planes[0][:height, :width].astype(np.uint8))
-    cb, cr = (torch.from_numpy(p[:chroma_h, :chroma_w].astype(np.uint8)) for p in planes[1:])
-    cb = upsample_chroma(cb, height, width, SITING)
-    cr = upsample_chroma(cr, height, width, SITING)
-    return ycbcr_to_rgb_int(torch.stack([y, cb, cr]), matrix, full_range=True)
-
-
-def decode_planes(params: PictureParams, payload: bytes, height: int, width: int) -> tuple:
-    """Padded (Y, Cb, Cr) of one picture: decode, deblock, then the picture filter it names."""
-    if not params.picture_filter:
-        return decode_payload(params, payload, height, width).planes
-    picture_filter = filter_for_id(params.picture_filter)
-    picture_data, side_info = split_side_info(payload)
-    planes = decode_payload(params, picture_data, height, width).planes
-    return picture_filter.decode(planes, params.qp, side_info, (height, width))
 
 
 @register
@@ -99,6 +61,11 @@ class ClassicCodec(Codec):
     """Code with the network intra modes of :mod:`.nnintra` beside the 35 HEVC modes."""
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
+        from .encoder import encode_planes
+        from .filters import join_side_info
+        from .pictures import planes_to_rgb, rgb_to_planes
+        from .syntax import PictureParams
+
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
         params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id,
                                neural_intra=self.neural_intra)
@@ -115,6 +82,9 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
+        from .pictures import decode_planes, planes_to_rgb
+        from .syntax import PictureParams
+
         picture_params = PictureParams.unpack(params)
         if header.bit_depth != 8:
             raise BitstreamError(f"classic pictures are 8-bit, the header says {header.bit_depth}")
@@ -122,12 +92,17 @@ class ClassicCodec(Codec):
                              header.height, header.width, picture_params.matrix)
 
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
+        from .sequence import encode_sequence
+
         params, payload, recon, stats = encode_sequence(
             video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter,
             neural_intra=self.neural_intra)
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
+        from .sequence import decode_video
+        from .syntax import SequenceParams
+
         return decode_video(header, SequenceParams.unpack(params), payload)
 
     def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes,
@@ -138,6 +113,8 @@ class ClassicCodec(Codec):
         return draw_syntax(header, params, payload, show, frame)
 
     def describe_params(self, params: bytes) -> dict:
+        from .syntax import PictureParams, SequenceParams
+
         if len(params) > 6:
             q = SequenceParams.unpack(params)
             return {"qp": q.qp, "intra_period": q.intra_period, "num_refs": q.num_refs,

@@ -30,7 +30,7 @@ from ..bitstream.container import Matrix, Range, StreamHeader
 from ..errors import InputError
 from ..io.chroma import upsample_chroma
 from ..io.color import ycbcr_to_rgb_int
-from .codec import planes_to_rgb
+from .pictures import planes_to_rgb
 from .decoder import decode_payload
 from .nnintra import NN_MODE_BASE
 from .filters import split_side_info

@@ -17,17 +17,48 @@ Two families share this package:
 
 from __future__ import annotations
 
-from .cabac import (BinaryDecoder, BinaryEncoder, contexts_at, decode_bin, decode_bypass,
-                    decode_terminate, decoder_finish, decoder_start, encode_bin, encode_bypass,
-                    encode_terminate, encoder_finish, encoder_start, init_contexts, reserve)
-from .conditional import (ConditionalEntropyModel, GaussianConditional, LaplaceConditional,
-                          LogisticConditional, bin_likelihood, quantize_means)
-from .factorized import EntropyBottleneck
-from .quantization import quantize
-from .rate import bin_cost, ideal_adaptive_bits
-from .residual import decode_block, decode_residuals, encode_block, encode_residuals
-from .stream import RangeSymbolDecoder, RangeSymbolEncoder, decode_symbols, encode_symbols
-from .tables import CdfTables, ScaleGrid, parametric_tables, quantize_pmf
+from ..lazy import lazy_exports
+
+# Each name loads its module on first use (:mod:`codeclab.lazy`).
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "BinaryDecoder": ".cabac",
+    "BinaryEncoder": ".cabac",
+    "contexts_at": ".cabac",
+    "decode_bin": ".cabac",
+    "decode_bypass": ".cabac",
+    "decode_terminate": ".cabac",
+    "decoder_finish": ".cabac",
+    "decoder_start": ".cabac",
+    "encode_bin": ".cabac",
+    "encode_bypass": ".cabac",
+    "encode_terminate": ".cabac",
+    "encoder_finish": ".cabac",
+    "encoder_start": ".cabac",
+    "init_contexts": ".cabac",
+    "reserve": ".cabac",
+    "ConditionalEntropyModel": ".conditional",
+    "GaussianConditional": ".conditional",
+    "LaplaceConditional": ".conditional",
+    "LogisticConditional": ".conditional",
+    "bin_likelihood": ".conditional",
+    "quantize_means": ".conditional",
+    "EntropyBottleneck": ".factorized",
+    "quantize": ".quantization",
+    "bin_cost": ".rate",
+    "ideal_adaptive_bits": ".rate",
+    "decode_block": ".residual",
+    "decode_residuals": ".residual",
+    "encode_block": ".residual",
+    "encode_residuals": ".residual",
+    "RangeSymbolDecoder": ".stream",
+    "RangeSymbolEncoder": ".stream",
+    "decode_symbols": ".stream",
+    "encode_symbols": ".stream",
+    "CdfTables": ".tables",
+    "ScaleGrid": ".tables",
+    "parametric_tables": ".tables",
+    "quantize_pmf": ".tables",
+})
 
 __all__ = [
     "BinaryDecoder", "BinaryEncoder", "contexts_at", "decode_bin", "decode_bypass",

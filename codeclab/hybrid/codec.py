@@ -23,7 +23,21 @@ from __future__ import annotations
 
 from ..classic.codec import ClassicCodec
 from ..codec import register
-from .loopfilter import NeuralLoopFilter
+
+
+class _NeuralLoopFilterOnFirstUse:
+    """The class attribute ``picture_filter``: :class:`.loopfilter.NeuralLoopFilter`, built when
+    first read (its module loads the filter's kernels and weights; listing codecs needs neither)."""
+
+    def __init__(self) -> None:
+        self._filter = None
+
+    def __get__(self, obj, owner):
+        if self._filter is None:
+            from .loopfilter import NeuralLoopFilter
+
+            self._filter = NeuralLoopFilter()
+        return self._filter
 
 
 @register
@@ -34,7 +48,7 @@ class ClassicNNCodec(ClassicCodec):
     codec_id = 0x0002
     description = ("CodecLab classic + neural tools: network intra modes (integer MLPs, chosen by RDO) and an "
                    "integer CNN in-loop filter after deblocking (QP-conditioned, per-CTU RDO flags); quality = QP")
-    picture_filter = NeuralLoopFilter()
+    picture_filter = _NeuralLoopFilterOnFirstUse()
     neural_intra = True
 
 

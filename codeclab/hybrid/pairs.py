@@ -64,7 +64,7 @@ PAIRS = 16
 
 def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
     """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``."""
-    from ..classic.codec import rgb_to_planes
+    from ..classic.pictures import rgb_to_planes
     from ..classic.encoder import encode_planes
     from ..classic.syntax import PictureParams
 

@@ -11,12 +11,33 @@
 
 from __future__ import annotations
 
-from .chroma import downsample_chroma, merge_ycbcr, split_ycbcr, upsample_chroma
-from .color import rgb_to_ycbcr, rgb_to_ycbcr_int, ycbcr_to_rgb, ycbcr_to_rgb_int
-from .image import image_to_numpy, numpy_to_image, png_bytes, read_image, write_png
-from .padding import crop, pad_to_multiple, padded_size
-from .video import Video, read_video
-from .y4m import chroma_siting, read_y4m, write_y4m, y4m_bytes
+from ..lazy import lazy_exports
+
+# Each name loads its module on first use (:mod:`codeclab.lazy`).
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "downsample_chroma": ".chroma",
+    "merge_ycbcr": ".chroma",
+    "split_ycbcr": ".chroma",
+    "upsample_chroma": ".chroma",
+    "rgb_to_ycbcr": ".color",
+    "rgb_to_ycbcr_int": ".color",
+    "ycbcr_to_rgb": ".color",
+    "ycbcr_to_rgb_int": ".color",
+    "image_to_numpy": ".image",
+    "numpy_to_image": ".image",
+    "png_bytes": ".image",
+    "read_image": ".image",
+    "write_png": ".image",
+    "crop": ".padding",
+    "pad_to_multiple": ".padding",
+    "padded_size": ".padding",
+    "Video": ".video",
+    "read_video": ".video",
+    "chroma_siting": ".y4m",
+    "read_y4m": ".y4m",
+    "write_y4m": ".y4m",
+    "y4m_bytes": ".y4m",
+})
 
 __all__ = [
     "Video", "read_video", "read_y4m", "write_y4m", "y4m_bytes", "chroma_siting",

@@ -19,7 +19,10 @@ rate-distortion trade-off ``lmbda`` it should code at.
 
 from __future__ import annotations
 
-from .registry import build_model, load_model_module, model_names, register_model
-from .weights import load_pretrained, save_pretrained
+from ..lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "build_model": ".registry", "load_model_module": ".registry", "model_names": ".registry",
+    "register_model": ".registry", "load_pretrained": ".weights", "save_pretrained": ".weights"})
 
 __all__ = ["build_model", "load_model_module", "model_names", "register_model", "load_pretrained", "save_pretrained"]

@@ -33,18 +33,16 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, ClassVar
 
 from ..bitstream.container import ColorFormat, StreamHeader
 from ..codec import Codec, Encoded, register
 from ..errors import BitstreamError, InputError
-from ..io.padding import crop, pad_to_multiple, padded_size
-from .gain import lambda_at
-from .models import CheckerboardMeanScale, FactorizedPrior, MeanScaleHyperprior, ScaleHyperprior
-from .weights import has_pretrained, load_pretrained, weights_fingerprint
+from .weights import has_pretrained
+
+if TYPE_CHECKING:  # the models load when a picture is coded, not when the codec is listed
+    import torch
+    from torch import nn
 
 #: Quality is stored in steps of 1/QUALITY_STEPS.
 QUALITY_STEPS = 256
@@ -56,6 +54,8 @@ _LENGTH = struct.Struct(">I")
 
 def quality_lambda(quality: float, lambdas: tuple[float, ...]) -> float:
     """The lambda of quality ``q`` in 1..8: ladder position ``(q - 1) / 7 * (K - 1)``."""
+    from .gain import lambda_at
+
     return lambda_at((quality - 1.0) / 7.0 * (len(lambdas) - 1), lambdas)
 
 
@@ -87,6 +87,8 @@ def unpack_payload(payload: bytes, streams: int) -> tuple[list[bytes], tuple[int
 
 def to_uint8(x_hat: torch.Tensor) -> torch.Tensor:
     """A reconstruction in [0, 1] -> 8-bit samples, ``round(255 x)``."""
+    import torch
+
     return torch.round(x_hat.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
 
 
@@ -105,7 +107,7 @@ class LearnedCodec(Codec):
     """
 
     model_name: ClassVar[str]
-    model_class: ClassVar[type[nn.Module]]
+    model_class_name: ClassVar[str]  #: the model's class in :mod:`.models`
     streams: ClassVar[int]
     quality_range = (1.0, 8.0)
     integer_quality = False
@@ -116,11 +118,15 @@ class LearnedCodec(Codec):
 
     def __init__(self, model: nn.Module | None = None, weights: str | Path | None = None,
                  device: str | torch.device = "cpu") -> None:
-        if model is not None and not isinstance(model, self.model_class):
-            raise InputError(f"codec {self.name} codes {self.model_class.__name__} models, got {type(model).__name__}")
+        if model is not None:
+            from . import models
+
+            model_class = getattr(models, self.model_class_name)
+            if not isinstance(model, model_class):
+                raise InputError(f"codec {self.name} codes {model_class.__name__} models, got {type(model).__name__}")
         self._model = model.eval() if model is not None else None
         self._weights = weights
-        self._device = torch.device(device)
+        self._device = device
         self._fingerprint: int | None = None
 
     @classmethod
@@ -131,12 +137,16 @@ class LearnedCodec(Codec):
     @property
     def model(self) -> nn.Module:
         if self._model is None:
+            from .weights import load_pretrained
+
             self._model = load_pretrained(self._weights or self.model_name, self._device)
         return self._model
 
     @property
     def fingerprint(self) -> int:
         if self._fingerprint is None:
+            from .weights import weights_fingerprint
+
             self._fingerprint = weights_fingerprint(self.model)
         return self._fingerprint
 
@@ -145,12 +155,18 @@ class LearnedCodec(Codec):
         return round(float(quality) * QUALITY_STEPS) / QUALITY_STEPS
 
     def _lambda(self, quality: float) -> torch.Tensor:
+        import torch
+
         return torch.tensor([quality_lambda(quality, self.model.lambdas)])
 
     def _device_of_model(self) -> torch.device:
         return next(self.model.parameters()).device
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
+        import torch
+
+        from ..io.padding import crop, pad_to_multiple
+
         quality = self.check_quality(quality)
         model, lmbda = self.model, self._lambda(quality)
         height, width = image.shape[-2:]
@@ -164,6 +180,8 @@ class LearnedCodec(Codec):
         return Encoded(params, payload, to_uint8(crop(recon[0], height, width)).cpu(), stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
+        from ..io.padding import crop, padded_size
+
         if header.color_format != ColorFormat.RGB or header.bit_depth != 8:
             raise BitstreamError(f"{self.name} pictures are 8-bit RGB, the header says "
                                  f"{header.color_format.name} {header.bit_depth}-bit")
@@ -201,7 +219,7 @@ class Factorized(LearnedCodec):
     name = "factorized"
     codec_id = 0x0200
     model_name = "factorized"
-    model_class = FactorizedPrior
+    model_class_name = "FactorizedPrior"
     streams = 1
     paper = "factorized prior (Ballé et al. 2017/2018)"
 
@@ -211,7 +229,7 @@ class Hyperprior(LearnedCodec):
     name = "hyperprior"
     codec_id = 0x0201
     model_name = "hyperprior"
-    model_class = ScaleHyperprior
+    model_class_name = "ScaleHyperprior"
     streams = 2
     paper = "scale hyperprior (Ballé et al. 2018)"
 
@@ -221,7 +239,7 @@ class MeanScale(LearnedCodec):
     name = "mean-scale"
     codec_id = 0x0202
     model_name = "mean-scale"
-    model_class = MeanScaleHyperprior
+    model_class_name = "MeanScaleHyperprior"
     streams = 2
     paper = "mean-scale hyperprior (Minnen et al. 2018)"
 
@@ -231,7 +249,7 @@ class Checkerboard(LearnedCodec):
     name = "checkerboard"
     codec_id = 0x0203
     model_name = "checkerboard"
-    model_class = CheckerboardMeanScale
+    model_class_name = "CheckerboardMeanScale"
     streams = 3
     paper = "checkerboard context on the mean-scale hyperprior (He et al. 2021)"
 

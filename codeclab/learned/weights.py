@@ -21,13 +21,14 @@ import os
 import zlib
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ..errors import InputError, UnsupportedError
 from ..io.files import atomic_write
-from .registry import build_model
+
+if TYPE_CHECKING:  # has_pretrained answers without torch (``codeclab codecs`` asks it)
+    import torch
+    from torch import nn
 
 #: Where the package's own weights live.
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "data" / "weights"
@@ -53,6 +54,7 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, card: dict,
     ``dtype`` (e.g. ``torch.float16``) stores the parameters smaller; buffers (tables,
     medians) keep their exact type. Builds the integer tables first (``model.update()``).
     """
+    import torch
     from safetensors.torch import save
 
     if "model" not in card:
@@ -83,6 +85,8 @@ def load_pretrained(name_or_path: str | os.PathLike, device: str | torch.device 
     Missing weights -> ``UnsupportedError``; an unreadable or mismatched file -> ``InputError``.
     """
     from safetensors import SafetensorError, safe_open
+
+    from .registry import build_model
 
     path = weights_path(name_or_path)
     if not path.is_file():
@@ -115,6 +119,8 @@ def load_pretrained(name_or_path: str | os.PathLike, device: str | torch.device 
 
 def weights_fingerprint(model: nn.Module) -> int:
     """CRC-32 of the model's state (names, shapes and little-endian bytes, sorted by name)."""
+    import numpy as np
+
     crc = 0
     for name, tensor in sorted(model.state_dict().items()):
         array = tensor.detach().cpu().contiguous().numpy()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.codec import rgb_to_planes
+from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.encoder import encode_planes
 from codeclab.classic.syntax import PictureParams
 from codeclab.hybrid.network import LoopFilterNet, integer_program, normalise

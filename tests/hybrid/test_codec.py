@@ -10,7 +10,8 @@ import torch
 
 from codeclab import api
 from codeclab.bitstream.container import parse
-from codeclab.classic.codec import ClassicCodec, rgb_to_planes
+from codeclab.classic.codec import ClassicCodec
+from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.filters import join_side_info, split_side_info
 from codeclab.classic.syntax import PictureParams
 from codeclab.codec import codec_for_id, get_codec

@@ -146,7 +146,7 @@ def test_shipped_program_is_valid():
 
 
 def test_classic_nn_uses_network_modes_and_decodes_exactly(sample_image_path):
-    from codeclab.classic.codec import rgb_to_planes
+    from codeclab.classic.pictures import rgb_to_planes
     from codeclab.classic.decoder import decode_payload
     from codeclab.classic.encoder import encode_planes
 

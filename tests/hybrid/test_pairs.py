@@ -21,7 +21,7 @@ def test_a_pair_is_what_the_classic_codec_reconstructs(sample_image_path):
     crop = read_image(sample_image_path)[:, :64, :64].contiguous()
     pair = code_crop(crop, 35)
     encoded = ClassicCodec().encode_image(crop, 35)
-    from codeclab.classic.codec import planes_to_rgb
+    from codeclab.classic.pictures import planes_to_rgb
     from codeclab.bitstream.container import Matrix
 
     planes = tuple(pair[k].astype(np.int32) for k in ("recon_y", "recon_cb", "recon_cr"))

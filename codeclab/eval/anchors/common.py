@@ -17,19 +17,23 @@ The rate of an anchor is the size of the payload, the exact bytes its encoder wr
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
 
 from ...codec import Codec
 from ...errors import BitstreamError, InputError
+
+if TYPE_CHECKING:
+    import torch
 
 _PARAMS = struct.Struct(">BH")
 
 
 def rgb_array(image: torch.Tensor) -> np.ndarray:
     """A (3, H, W) uint8 tensor as a C-contiguous (H, W, 3) array, the layout libraries expect."""
+    import torch
+
     if image.dim() != 3 or image.shape[0] != 3 or image.dtype != torch.uint8:
         raise InputError(f"expected a (3, H, W) uint8 RGB image, got {tuple(image.shape)} {image.dtype}")
     return np.ascontiguousarray(image.permute(1, 2, 0).cpu().numpy())
@@ -37,6 +41,8 @@ def rgb_array(image: torch.Tensor) -> np.ndarray:
 
 def rgb_tensor(array: np.ndarray) -> torch.Tensor:
     """An (H, W, 3) uint8 array as a (3, H, W) tensor that owns its memory."""
+    import torch
+
     return torch.from_numpy(np.array(array, dtype=np.uint8, copy=True)).permute(2, 0, 1).contiguous()
 
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ...bitstream.container import StreamHeader
 from ...codec import Encoded, register
 from ...errors import BitstreamError, UnsupportedError
 from .common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
 from .pillow import _check_rgb_header
+
+if TYPE_CHECKING:
+    import torch
 
 #: Decoder threads, as the yardstick set them (the machine has 2 cores).
 DECODE_THREADS = 2

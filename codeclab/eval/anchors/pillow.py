@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import io
 import struct
+from typing import TYPE_CHECKING
 
 import numpy as np
 import PIL
-import torch
 from PIL import Image, features
 
 from ...bitstream.container import ColorFormat, StreamHeader
 from ...codec import Encoded, register
 from ...errors import BitstreamError
 from .common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
+
+if TYPE_CHECKING:
+    import torch
 
 #: What Pillow raises on a damaged file (its decoders use all of these).
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)

@@ -14,13 +14,14 @@ of the loss ``MSE + lambda bpp`` (MSE of RGB in [0, 1]); higher quality, more bi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-import torch
+from typing import TYPE_CHECKING, ClassVar
 
 from ...bitstream.container import ColorFormat, StreamHeader
 from ...codec import Codec, Encoded, register
 from ...errors import BitstreamError, InputError
+
+if TYPE_CHECKING:
+    import torch
 
 #: lambda at quality 1 and at quality 8.
 LAMBDA_LOW_QUALITY = 3e-2
@@ -50,7 +51,7 @@ class OverfitCodec(Codec):
 
     @classmethod
     def _describe(cls) -> str:
-        from .encoder import EFFORTS
+        from .effort import EFFORTS
 
         e = EFFORTS[cls.preset]
         a = e.architecture
@@ -59,7 +60,7 @@ class OverfitCodec(Codec):
                 f"{a.arm_hidden}, synthesis width {a.synthesis_width}, {a.macs_per_pixel():.0f} MAC/pixel to decode")
 
     def configure(self, *, effort: str | int | None = None, device: str | None = None) -> "OverfitCodec":
-        from .encoder import effort_of
+        from .effort import effort_of
 
         if effort is not None:
             try:
@@ -68,6 +69,8 @@ class OverfitCodec(Codec):
                 raise InputError(str(e)) from None
             self.effort = effort
         if device is not None:
+            import torch
+
             try:
                 where = torch.device(device)
                 torch.empty(1, device=where)  # fails where this build or machine has no such device

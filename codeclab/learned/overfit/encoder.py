@@ -26,7 +26,7 @@ An :class:`Effort` preset sets the iteration counts. Runs on the CPU, or on a GP
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,51 +36,10 @@ from ...errors import InputError
 from .arm import arm_float, contexts, laplace_bits
 from .architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, MAX_PIXELS, Architecture, group_of
 from .decoder import reconstruct
+from .effort import EFFORTS, Effort, effort_of  # noqa: F401  (the presets, re-exported)
 from .latents import encode_latents
 from .syntax import MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, integer_arm, networks_bits, pack_payload
 from .synthesis import combine, synthesize
-
-
-@dataclass(frozen=True)
-class Effort:
-    """An encoder preset: how long the optimisation runs, and the networks' sizes.
-
-    ``final`` iterations of hard rounding (step 3) are off in the presets: at these
-    iteration budgets they did not lower the loss on Kodak (the note of the issue that
-    built this codec gives the runs).
-    """
-
-    name: str
-    iterations: int
-    starts: int = 3
-    warmup: int = 60
-    final: int = 0
-    learning_rate: float = 1e-2
-    architecture: Architecture = Architecture()
-
-    @property
-    def total_iterations(self) -> int:
-        warmup = self.starts * self.warmup if self.starts > 1 else 0
-        return warmup + self.iterations + self.final
-
-
-#: fast: about 3 minutes per Kodak picture on one CPU thread; medium and slow: 5x and 20x longer.
-EFFORTS = {
-    "fast": Effort("fast", iterations=450),
-    "medium": Effort("medium", iterations=2800, starts=3, warmup=100),
-    "slow": Effort("slow", iterations=12000, starts=4, warmup=150),
-}
-
-
-def effort_of(effort: str | int | Effort) -> Effort:
-    """A preset by name, or the fast preset with ``effort`` main iterations."""
-    if isinstance(effort, Effort):
-        return effort
-    if isinstance(effort, int) or (isinstance(effort, str) and effort.isdigit()):
-        return replace(EFFORTS["fast"], name=str(int(effort)), iterations=max(int(effort), 1))
-    if effort not in EFFORTS:
-        raise ValueError(f"unknown effort {effort!r}; choose from {', '.join(EFFORTS)} or an iteration count")
-    return EFFORTS[effort]
 
 
 # -- the float model --------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Pictures of the ``classic`` codec: RGB <-> padded Y'CbCr 4:2:0 planes, and decoding one.
+
+The colour path of :mod:`.codec` (its docstring says why BT.709, full range, JPEG siting),
+kept apart so that the codec's registration imports none of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..bitstream.container import Matrix
+from ..io.chroma import downsample_chroma, upsample_chroma
+from ..io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
+from ..io.padding import pad_to_multiple
+from .decoder import decode_payload
+from .filters import filter_for_id, split_side_info
+from .partition import CTU_SIZE
+from .syntax import PictureParams
+
+SITING = "center"
+
+
+def rgb_to_planes(image: torch.Tensor, matrix: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(3, H, W) uint8 RGB -> padded int32 (Y, Cb, Cr) 4:2:0 planes (sides multiples of 64)."""
+    ycbcr = rgb_to_ycbcr_int(image, matrix, full_range=True)
+    padded = pad_to_multiple(ycbcr, CTU_SIZE)
+    y = padded[0]
+    cb = downsample_chroma(padded[1], 2, 2, SITING)
+    cr = downsample_chroma(padded[2], 2, 2, SITING)
+    return tuple(np.ascontiguousarray(p.numpy().astype(np.int32)) for p in (y, cb, cr))
+
+
+def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
+                  matrix: Matrix) -> torch.Tensor:
+    """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB."""
+    chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
+    y = torch.from_numpy(planes[0][:height, :width].astype(np.uint8))
+    cb, cr = (torch.from_numpy(p[:chroma_h, :chroma_w].astype(np.uint8)) for p in planes[1:])
+    cb = upsample_chroma(cb, height, width, SITING)
+    cr = upsample_chroma(cr, height, width, SITING)
+    return ycbcr_to_rgb_int(torch.stack([y, cb, cr]), matrix, full_range=True)
+
+
+def decode_planes(params: PictureParams, payload: bytes, height: int, width: int) -> tuple:
+    """Padded (Y, Cb, Cr) of one picture: decode, deblock, then the picture filter it names."""
+    if not params.picture_filter:
+        return decode_payload(params, payload, height, width).planes
+    picture_filter = filter_for_id(params.picture_filter)
+    picture_data, side_info = split_side_info(payload)
+    planes = decode_payload(params, picture_data, height, width).planes
+    return picture_filter.decode(planes, params.qp, side_info, (height, width))
