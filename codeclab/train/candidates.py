@@ -7,7 +7,8 @@ Its score is what a user of ``codeclab bench`` would measure::
                                         bpp  = 8 len(data) / pixels          (the .clb file)
                                         PSNR over 8-bit RGB of the reconstruction
     curve  = mean bpp and mean PSNR over the pictures, per quality      (CompressAI's convention)
-    score  = BD-rate (pchip) of that curve against JPEG's on the same pictures, in percent
+    score  = BD-rate (pchip) of that curve against JPEG's on the same pictures, in percent;
+             BD-PSNR (dB at equal rate) while the PSNR ranges do not overlap yet
 
 The quick score runs on a few pictures (:data:`QUICK_PICTURES`, for speed); shipping
 re-scores the best candidate and the shipped weights on all 24 and replaces the shipped
@@ -82,10 +83,29 @@ def anchor_curve(name: str, pictures: list[Path], cache: Path) -> dict:
     return known[key]
 
 
-def bd_against(anchor: dict, curve: dict) -> float:
-    from ..eval.bdrate import bd_rate
+def bd_against(anchor: dict, curve: dict) -> tuple[float | None, float | None]:
+    """(BD-rate %, BD-PSNR dB) of ``curve`` against ``anchor`` (pchip); BD-rate is None while
+    the PSNR ranges do not overlap (an early candidate below the anchor's lowest PSNR),
+    BD-PSNR is None while the rate ranges do not."""
+    from ..eval.bdrate import bd_quality, bd_rate
 
-    return bd_rate(anchor["bpp"], anchor["psnr"], curve["bpp"], curve["psnr"], method="pchip")
+    values = []
+    for measure in (bd_rate, bd_quality):
+        try:
+            values.append(round(measure(anchor["bpp"], anchor["psnr"], curve["bpp"], curve["psnr"], method="pchip"), 3))
+        except (ValueError, ZeroDivisionError):
+            values.append(None)
+    return values[0], values[1]
+
+
+def rank(score: dict) -> tuple:
+    """Sort key, best first: by BD-rate against JPEG where known, else by BD-PSNR."""
+    rate, psnr = score.get("bd_rate_vs_jpeg"), score.get("bd_psnr_vs_jpeg")
+    return (rate is None, rate if rate is not None else -(psnr if psnr is not None else -1e9))
+
+
+def _percent(value: float | None) -> str:
+    return "n/a (no PSNR overlap)" if value is None else f"{value:+.2f}%"
 
 
 def score_weights(weights: Path, pictures: list[Path], qualities: tuple[float, ...], cache: Path,
@@ -98,7 +118,8 @@ def score_weights(weights: Path, pictures: list[Path], qualities: tuple[float, .
     result = {"steps": int(card.get("steps", 0)), "weights": str(weights), "pictures": [p.stem for p in pictures],
               "curve": curve}
     for name in anchors:
-        result[f"bd_rate_vs_{name}"] = round(bd_against(anchor_curve(name, pictures, cache), curve), 3)
+        result[f"bd_rate_vs_{name}"], result[f"bd_psnr_vs_{name}"] = bd_against(anchor_curve(name, pictures, cache),
+                                                                                curve)
     return result
 
 
@@ -142,30 +163,36 @@ def score(args: argparse.Namespace) -> int:
             continue
         entry = score_weights(candidate, quick, QUICK_QUALITIES, cache)
         _append_score(run, entry)
-        print(f"step {entry['steps']}: BD-rate vs JPEG {entry['bd_rate_vs_jpeg']:+.2f}% on {len(quick)} pictures")
+        print(f"step {entry['steps']}: BD-rate vs JPEG {_percent(entry['bd_rate_vs_jpeg'])}, "
+              f"BD-PSNR {entry['bd_psnr_vs_jpeg']} dB on {len(quick)} pictures")
     if not args.ship:
         return 0
     scored = [s for s in read_scores(run) if len(s["pictures"]) == len(quick) and Path(s["weights"]).is_file()]
     if not scored:
         raise InputError(f"no candidate to ship in {run / 'candidates'}")
-    best = min(scored, key=lambda s: s["bd_rate_vs_jpeg"])
+    best = min(scored, key=rank)
     shipped = shipped_weights()
     card = shipped_card()
     every = kodak_pictures(kodak, 24)
     full = score_weights(Path(best["weights"]), every, SHIP_QUALITIES, cache, ANCHORS)
-    print(f"candidate step {full['steps']} on {len(every)} pictures: "
-          + ", ".join(f"{a} {full[f'bd_rate_vs_{a}']:+.2f}%" for a in ANCHORS))
+    print(f"candidate step {full['steps']} on {len(every)} pictures, BD-rate: "
+          + ", ".join(f"{a} {_percent(full[f'bd_rate_vs_{a}'])}" for a in ANCHORS)
+          + f"; BD-PSNR vs jpeg {full['bd_psnr_vs_jpeg']} dB")
     if shipped.is_file() and continues_plan(card):
         before = score_weights(shipped, every, SHIP_QUALITIES, cache, ("jpeg",))
-        print(f"shipped step {before['steps']}: jpeg {before['bd_rate_vs_jpeg']:+.2f}%")
-        if before["bd_rate_vs_jpeg"] <= full["bd_rate_vs_jpeg"]:
+        print(f"shipped step {before['steps']}: BD-rate vs jpeg {_percent(before['bd_rate_vs_jpeg'])}, "
+              f"BD-PSNR {before['bd_psnr_vs_jpeg']} dB")
+        if rank(before) <= rank(full):
             print("the shipped weights stay: the candidate does not beat them")
             return 0
     history = (card or {}).get("bd_rate_curve", []) if continues_plan(card) else []
     seen = {(h["steps"], h["pictures"]) for h in history}
-    curve = history + [{"steps": s["steps"], "pictures": len(s["pictures"]), "bd_rate_vs_jpeg": s["bd_rate_vs_jpeg"]}
-                       for s in read_scores(run) if (s["steps"], len(s["pictures"])) not in seen]
-    curve.append({"steps": full["steps"], "pictures": len(every), "bd_rate_vs_jpeg": full["bd_rate_vs_jpeg"]})
+    def point(s: dict) -> dict:
+        return {"steps": s["steps"], "pictures": len(s["pictures"]), "bd_rate_vs_jpeg": s["bd_rate_vs_jpeg"],
+                "bd_psnr_vs_jpeg": s.get("bd_psnr_vs_jpeg")}
+
+    curve = history + [point(s) for s in read_scores(run) if (s["steps"], len(s["pictures"])) not in seen]
+    curve.append(point(full))
     target = ship(Path(best["weights"]), full, sorted(curve, key=lambda h: (h["steps"], h["pictures"])))
     print(f"shipped step {full['steps']} to {target}")
     return 0

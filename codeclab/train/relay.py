@@ -143,8 +143,9 @@ def status(args: argparse.Namespace) -> int:
     print(f"newest checkpoint: {'step ' + str(checkpoints[-1][0]) if checkpoints else 'none'}")
     print(f"shipped weights:   {'step ' + str(card['steps']) if continues_plan(card) else 'none'}")
     for score in read_scores(out)[-5:]:
-        print(f"  scored step {score['steps']}: BD-rate vs JPEG {score['bd_rate_vs_jpeg']:+.2f}% "
-              f"on {len(score['pictures'])} Kodak pictures")
+        rate = score["bd_rate_vs_jpeg"]
+        print(f"  scored step {score['steps']}: BD-rate vs JPEG {'n/a' if rate is None else f'{rate:+.2f}%'}, "
+              f"BD-PSNR {score.get('bd_psnr_vs_jpeg')} dB on {len(score['pictures'])} Kodak pictures")
     return 0
 
 

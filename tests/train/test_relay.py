@@ -99,3 +99,18 @@ def test_deadlines_parse_as_clock_times_and_durations():
     for bad in ("", "25:00", "soon", "10m5h"):
         with pytest.raises(Exception, match="until"):
             parse_deadline(bad, now)
+
+
+def test_candidates_rank_by_bd_rate_then_by_bd_psnr():
+    from codeclab.train.candidates import bd_against, rank
+
+    jpeg = {"bpp": [0.3, 0.6, 1.2, 2.4], "psnr": [26.0, 29.0, 32.0, 35.0]}
+    early = {"bpp": [0.2, 0.5, 1.0], "psnr": [20.0, 22.0, 24.0]}  # below JPEG's PSNR range
+    rate, psnr = bd_against(jpeg, early)
+    assert rate is None and psnr < -5
+    good = {"bpp": [0.225, 0.45, 0.9, 1.8], "psnr": [26.0, 29.0, 32.0, 35.0]}  # 25% fewer bits
+    rate, psnr = bd_against(jpeg, good)
+    assert rate == pytest.approx(-25.0, abs=0.5) and psnr > 0
+    scores = [{"bd_rate_vs_jpeg": None, "bd_psnr_vs_jpeg": -8.0}, {"bd_rate_vs_jpeg": -25.0, "bd_psnr_vs_jpeg": 1.5},
+              {"bd_rate_vs_jpeg": None, "bd_psnr_vs_jpeg": -3.0}]
+    assert [s["bd_psnr_vs_jpeg"] for s in sorted(scores, key=rank)] == [1.5, -3.0, -8.0]
