@@ -81,8 +81,10 @@ _announcing = False
 
 def announce_compilation(stream=None):
     """Say so, once, when this process starts compiling kernels (a cache miss), and count
-    them on a terminal: a first run that compiles must not look like a hang. Returns the
-    numba event listener (None when this process announces already)."""
+    them on a terminal: a first run that compiles must not look like a hang. Writes to
+    ``stream``, or to whatever ``sys.stderr`` is at that moment; a notice that cannot be
+    written is dropped (it must never break a compilation). Returns the numba event listener
+    (None when this process announces already)."""
     import sys
 
     from numba.core import event
@@ -91,23 +93,31 @@ def announce_compilation(stream=None):
     if _announcing:
         return None
     _announcing = True
-    stream = stream or sys.stderr
-    state = {"bar": None}
+    state = {"bar": None, "said": False}
 
     class Announce(event.Listener):
         def on_start(self, ev):
-            if state["bar"] is None:
-                from tqdm import tqdm
-
+            if state["said"]:
+                return
+            state["said"] = True
+            out = stream or sys.stderr
+            try:
                 print("codeclab: compiling CodecLab kernels for this machine, first use only "
                       "(about a minute per codec on 2 cores; 'codeclab warmup' compiles them all at once)",
-                      file=stream, flush=True)
-                state["bar"] = tqdm(desc="kernels compiled", unit=" kernel", file=stream, leave=False,
-                                    disable=not getattr(stream, "isatty", lambda: False)())
+                      file=out, flush=True)
+                if getattr(out, "isatty", lambda: False)():
+                    from tqdm import tqdm
+
+                    state["bar"] = tqdm(desc="kernels compiled", unit=" kernel", file=out, leave=False)
+            except (OSError, ValueError):
+                pass
 
         def on_end(self, ev):
-            if state["bar"] is not None:
-                state["bar"].update()
+            try:
+                if state["bar"] is not None:
+                    state["bar"].update()
+            except (OSError, ValueError):
+                state["bar"] = None
 
     listener = Announce()
     event.register("numba:compile", listener)

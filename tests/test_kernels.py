@@ -50,3 +50,19 @@ def test_the_first_compilation_is_announced_once(monkeypatch):
     finally:
         event.unregister("numba:compile", listener)
     assert stream.getvalue().count("compiling CodecLab kernels for this machine, first use only") == 1
+
+
+def test_a_closed_stream_never_breaks_a_compilation(monkeypatch):
+    monkeypatch.setattr(kernels, "_announcing", False)
+    stream = io.StringIO()
+    listener = announce_compilation(stream)
+    stream.close()  # e.g. a test's captured stderr, gone when a later test compiles
+
+    @kernel(cache=False)
+    def later(x):
+        return x * 2
+
+    try:
+        assert later(21) == 42
+    finally:
+        event.unregister("numba:compile", listener)
