@@ -66,3 +66,15 @@ def test_a_closed_stream_never_breaks_a_compilation(monkeypatch):
         assert later(21) == 42
     finally:
         event.unregister("numba:compile", listener)
+
+
+def test_warmup_runs_a_job_in_a_worker_and_refuses_unknown_ones():
+    import pytest
+
+    from codeclab.errors import InputError
+    from codeclab.warmup import warm_up
+
+    [(name, seconds, compiled)] = warm_up(["entropy"], jobs=1, progress=False)
+    assert name == "entropy" and seconds > 0 and compiled >= 0
+    with pytest.raises(InputError, match="unknown warm-up job"):
+        warm_up(["everything"], progress=False)
