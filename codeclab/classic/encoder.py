@@ -53,8 +53,8 @@ from .decoder import SCANS, skip_context
 from .loopfilter import deblock_picture
 from .motion import new_mc_workspace
 from .mvpred import MAX_MERGE_CANDIDATES
-from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
-                        fill_map, largest_block_at, neighbour_modes, split_context, units_of,
+from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage, fill_map,
+                        largest_block_at, neighbour_modes, split_context, take_quarter, units_of,
                         z_order_position)
 from .picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
 from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
@@ -438,10 +438,7 @@ def search_ctu(S, cfg, x, y, ctx_copy):
     depth = 0
     while True:
         if next_quarter[depth] < 4:
-            i = next_quarter[depth]
-            next_quarter[depth] += 1
-            log2 = node_log2[depth] - 1
-            qx, qy = node_x[depth] + (i & 1) * (1 << log2), node_y[depth] + (i >> 1) * (1 << log2)
+            qx, qy, log2 = take_quarter(node_x, node_y, node_log2, next_quarter, depth)
             if log2 == MIN_CU_LOG2:
                 split_cost[depth] += whole_option(S, cfg, qx, qy, log2,
                                                   0.0 if coverage(S, qx, qy, log2) == 0 else np.inf, ctx_copy)

@@ -50,7 +50,7 @@ from .loopfilter import deblock_picture
 from .motion import predict_block
 from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
 from .nnintra import intra_program
-from .partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context
+from .partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context, take_quarter
 from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
 from .quant import INTER_ROUNDING, INTRA_ROUNDING
 from .reconstruct import add_residual, predict, reference_samples
@@ -553,10 +553,7 @@ def inter_ctu(S, cfg, x, y, ctx_copy):
     depth = 0
     while True:
         if next_quarter[depth] < 4:
-            i = next_quarter[depth]
-            next_quarter[depth] += 1
-            log2 = node_log2[depth] - 1
-            qx, qy = node_x[depth] + (i & 1) * (1 << log2), node_y[depth] + (i >> 1) * (1 << log2)
+            qx, qy, log2 = take_quarter(node_x, node_y, node_log2, next_quarter, depth)
             cover, whole, split, done = _open_node(S, cfg, qx, qy, log2, ctx_copy)
             if done:
                 split_cost[depth] += whole

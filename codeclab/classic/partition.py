@@ -116,6 +116,16 @@ def fill_map(unit_map, x, y, size, value):
             unit_map[uy, ux] = value
 
 
+@kernel
+def take_quarter(node_x, node_y, node_log2, next_quarter, depth):
+    """The next quarter, in z-order, of node ``depth`` of a quadtree walk's stack (arrays of
+    the nodes' x, y, log2 size and next quarter index): its (x, y, log2), marked taken."""
+    i = next_quarter[depth]
+    next_quarter[depth] += 1
+    log2 = node_log2[depth] - 1
+    return node_x[depth] + (i & 1) * (1 << log2), node_y[depth] + (i >> 1) * (1 << log2), log2
+
+
 def new_maps(height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empty ``(cu_log2, luma_mode, tu_id)`` maps of an (H, W) padded luma picture."""
     shape = (height // 4, width // 4)
