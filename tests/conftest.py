@@ -16,6 +16,17 @@ SAMPLES = REPO / "codeclab" / "data" / "samples"
 SHARED_DATA = Path(os.environ.get("CODECLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_configure(config):
+    """One intra-op thread per test process when xdist runs several (``make test`` runs two
+    on two cores): two workers with two OpenMP threads each spin-wait on each other, which
+    made an overfitted-codec test 4x to 100x slower. Tests about thread counts set their own."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers and int(workers) > 1:
+        import torch
+
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """The sample pictures shipped inside the package (always present)."""
