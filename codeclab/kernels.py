@@ -44,20 +44,16 @@ if "NUMBA_OPT" not in os.environ:
     numba.config.OPT = numba.core.config._OptLevel(1)
 
 
-def _plain(argument_type):
-    """``Literal[int](5)`` -> ``int64``; other types unchanged (tuples of literals too)."""
-    return types.unliteral(argument_type)
-
-
 def _compile_for_plain_types(dispatcher):
-    """Make calls from other kernels resolve ``dispatcher`` with unliteral argument types
-    (with ``NUMBA_DISABLE_JIT=1`` numba returns the Python function: nothing to do)."""
+    """Make calls from other kernels resolve ``dispatcher`` with plain argument types
+    (``types.unliteral``: ``Literal[int](5)`` -> ``int64``). With ``NUMBA_DISABLE_JIT=1``
+    numba returns the Python function: nothing to do."""
     if not hasattr(dispatcher, "get_call_template"):
         return dispatcher
     resolve = dispatcher.get_call_template
 
     def get_call_template(args, kws):
-        return resolve(tuple(_plain(a) for a in args), {k: _plain(v) for k, v in kws.items()})
+        return resolve(tuple(types.unliteral(a) for a in args), {k: types.unliteral(v) for k, v in kws.items()})
 
     dispatcher.get_call_template = get_call_template
     return dispatcher

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from pathlib import Path
 
@@ -57,11 +56,9 @@ document.querySelector('.zoom button[data-zoom="2"]') && document.querySelector(
 
 def _png_data_uri(picture) -> str:
     """(3, H, W) uint8 tensor -> ``data:image/png;base64,...``."""
-    from PIL import Image
+    from ..io.image import png_bytes
 
-    buffer = io.BytesIO()
-    Image.fromarray(picture.permute(1, 2, 0).contiguous().numpy()).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture.contiguous())).decode("ascii")
 
 
 def detailed_window(picture, size: int = CROP) -> tuple[int, int]:

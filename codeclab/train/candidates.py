@@ -104,7 +104,8 @@ def rank(score: dict) -> tuple:
     return (rate is None, rate if rate is not None else -(psnr if psnr is not None else -1e9))
 
 
-def _percent(value: float | None) -> str:
+def format_bd_rate(value: float | None) -> str:
+    """A BD-rate for a line of text (None: the curves' PSNR ranges do not overlap)."""
     return "n/a (no PSNR overlap)" if value is None else f"{value:+.2f}%"
 
 
@@ -163,7 +164,7 @@ def score(args: argparse.Namespace) -> int:
             continue
         entry = score_weights(candidate, quick, QUICK_QUALITIES, cache)
         _append_score(run, entry)
-        print(f"step {entry['steps']}: BD-rate vs JPEG {_percent(entry['bd_rate_vs_jpeg'])}, "
+        print(f"step {entry['steps']}: BD-rate vs JPEG {format_bd_rate(entry['bd_rate_vs_jpeg'])}, "
               f"BD-PSNR {entry['bd_psnr_vs_jpeg']} dB on {len(quick)} pictures")
     if not args.ship:
         return 0
@@ -176,17 +177,18 @@ def score(args: argparse.Namespace) -> int:
     every = kodak_pictures(kodak, 24)
     full = score_weights(Path(best["weights"]), every, SHIP_QUALITIES, cache, ANCHORS)
     print(f"candidate step {full['steps']} on {len(every)} pictures, BD-rate: "
-          + ", ".join(f"{a} {_percent(full[f'bd_rate_vs_{a}'])}" for a in ANCHORS)
+          + ", ".join(f"{a} {format_bd_rate(full[f'bd_rate_vs_{a}'])}" for a in ANCHORS)
           + f"; BD-PSNR vs jpeg {full['bd_psnr_vs_jpeg']} dB")
     if shipped.is_file() and continues_plan(card):
         before = score_weights(shipped, every, SHIP_QUALITIES, cache, ("jpeg",))
-        print(f"shipped step {before['steps']}: BD-rate vs jpeg {_percent(before['bd_rate_vs_jpeg'])}, "
+        print(f"shipped step {before['steps']}: BD-rate vs jpeg {format_bd_rate(before['bd_rate_vs_jpeg'])}, "
               f"BD-PSNR {before['bd_psnr_vs_jpeg']} dB")
         if rank(before) <= rank(full):
             print("the shipped weights stay: the candidate does not beat them")
             return 0
     history = (card or {}).get("bd_rate_curve", []) if continues_plan(card) else []
     seen = {(h["steps"], h["pictures"]) for h in history}
+
     def point(s: dict) -> dict:
         return {"steps": s["steps"], "pictures": len(s["pictures"]), "bd_rate_vs_jpeg": s["bd_rate_vs_jpeg"],
                 "bd_psnr_vs_jpeg": s.get("bd_psnr_vs_jpeg")}

@@ -64,9 +64,8 @@ class TrainConfig:
     command: str = ""
 
     def __post_init__(self) -> None:
-        if isinstance(self.data, str):
-            object.__setattr__(self, "data", (self.data,))
-        object.__setattr__(self, "data", tuple(str(d) for d in self.data))
+        data = (self.data,) if isinstance(self.data, str) else self.data
+        object.__setattr__(self, "data", tuple(str(d) for d in data))
 
     @property
     def horizon(self) -> int:

@@ -406,9 +406,9 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
 
     def card_at(step: int, scores: dict) -> dict:
         return model_card(config, step=step, start_step=first_step, history=history,
-                          wall_seconds=wall_seconds + time.perf_counter() - started, hardware=hardware, precision=precision,
-                          train_pictures=len(dataset.paths), val_pictures=len(val_pictures), validation=scores,
-                          world_size=context.world_size)
+                          wall_seconds=wall_seconds + time.perf_counter() - started, hardware=hardware,
+                          precision=precision, train_pictures=len(dataset.paths), val_pictures=len(val_pictures),
+                          validation=scores, world_size=context.world_size)
 
     model.train()
     for step, crops in enumerate(loader, start=start_step):
@@ -470,7 +470,7 @@ def _train(config: TrainConfig, context: DistributedContext, measure_real_rate: 
             break
     progress.close()
     wall_seconds += time.perf_counter() - started
-    final_step = max(start_step, min(done, config.steps)) if done else start_step
+    final_step = done or start_step  # the last step trained, or where the run began
 
     # -- the replicas must agree; then export what rank 0 holds
     replica_hashes = gather_strings(state_sha256(model), context)

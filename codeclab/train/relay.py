@@ -21,13 +21,12 @@ function of the step (warmup, then a cosine over ``schedule_steps``), so a run r
 another machine from the shipped weights continues the very schedule. Only the optimizer's
 moments are lost at such a hand-over (they are never shipped: they would triple the size);
 Adam rebuilds them within a few hundred steps. On a GPU the same command runs in the
-foreground (``codeclab relay run --device cuda --until 50m``), see ``tools/relay_gpu.sh``.
+foreground (``codeclab relay run --device cuda --until 50m``), see ``scripts/relay_gpu.sh``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -35,10 +34,11 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from .candidates import add_score_arguments, read_scores, score
+from .candidates import add_score_arguments, format_bd_rate, read_scores, score
 from .config import TrainConfig
 from .relay_plan import (CANDIDATE_EVERY, DEFAULT_RUN, PLAN, SHARED_DATA, TRAINING_FOLDERS, continues_plan,
                          shipped_card, shipped_weights)
+
 
 def default_data() -> list[str]:
     folders = [SHARED_DATA / name for name in TRAINING_FOLDERS]
@@ -66,8 +66,8 @@ def relay_config(out: Path, *, data: list[str] | None = None, deadline: float | 
         val_data = str(SHARED_DATA / "kodak")  # real rates on Kodak crops, for the curve (never trained on)
     return TrainConfig(
         **settings, data=tuple(data or default_data()), out=str(out), steps=settings["schedule_steps"],
-        val_data=val_data or None, tensorboard=_has_tensorboard(), deadline=deadline, candidate_every=CANDIDATE_EVERY, device=device,
-        resume=True, init=init, init_step=init_step, progress=False, command=command)
+        val_data=val_data or None, tensorboard=_has_tensorboard(), deadline=deadline,
+        candidate_every=CANDIDATE_EVERY, device=device, resume=True, init=init, init_step=init_step, progress=False, command=command)
 
 
 def _has_tensorboard() -> bool:
@@ -142,10 +142,9 @@ def status(args: argparse.Namespace) -> int:
     print(f"relay process:  {'running, pid ' + str(pid) if pid else 'not running'}")
     print(f"newest checkpoint: {'step ' + str(checkpoints[-1][0]) if checkpoints else 'none'}")
     print(f"shipped weights:   {'step ' + str(card['steps']) if continues_plan(card) else 'none'}")
-    for score in read_scores(out)[-5:]:
-        rate = score["bd_rate_vs_jpeg"]
-        print(f"  scored step {score['steps']}: BD-rate vs JPEG {'n/a' if rate is None else f'{rate:+.2f}%'}, "
-              f"BD-PSNR {score.get('bd_psnr_vs_jpeg')} dB on {len(score['pictures'])} Kodak pictures")
+    for entry in read_scores(out)[-5:]:
+        print(f"  scored step {entry['steps']}: BD-rate vs JPEG {format_bd_rate(entry['bd_rate_vs_jpeg'])}, "
+              f"BD-PSNR {entry.get('bd_psnr_vs_jpeg')} dB on {len(entry['pictures'])} Kodak pictures")
     return 0
 
 
