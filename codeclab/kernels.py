@@ -12,8 +12,8 @@ Why not plain ``njit``: numba compiles a function the first time it is called wi
 argument *types*, and a constant argument has its own type, ``Literal[int](5)``. A call
 ``whole_option(S, cfg, x, y, 5, ...)`` from the 32x32 search and ``whole_option(..., 4, ...)``
 from the 16x16 search then compile the whole subtree below ``whole_option`` twice, and
-callers of callers multiply it: a first classic video encode compiled 427 function
-versions in 820 s. :func:`kernel` types every argument of a call between kernels by its
+callers of callers multiply it (the first classic video encode compiled hundreds of
+versions). :func:`kernel` types every argument of a call between kernels by its
 plain type (``int64``), so each kernel is compiled once per real type combination.
 
 Two more choices, both process-wide numba settings that CodecLab sets only where the user
@@ -21,8 +21,8 @@ did not:
 
 * ``NUMBA_OPT=1`` instead of 3. numba optimises each function's module *with every callee
   linked in* again when it finalises it, so deep call trees (the encoder's CTU search)
-  pay LLVM's -O3 pipeline many times; -O1 halved the first-use time of the classic codec
-  and left its encoding speed unchanged (``benchmarks/kernels_compile.py`` measures both).
+  pay LLVM's -O3 pipeline many times; -O1 cuts the first-use time of the classic codec
+  without slowing its encoding (``benchmarks/kernels_compile.py --peer-opt 3`` measures both).
 * ``cache=True`` always: compiled code is written beside the sources (``__pycache__``) and
   loaded on the next run, so the cost is paid once per machine and checkout.
   ``codeclab warmup`` pays it up front, on every core.
