@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .bitstream import container
-from .bitstream.container import StreamHeader
-from .codec import Codec, Media, codec_for_id, get_codec
-from .errors import BitstreamError, InputError
-from .io.video import Video
+from codeclab.bitstream import container
+from codeclab.bitstream.container import StreamHeader
+from codeclab.codec import Codec, Media, codec_for_id, get_codec
+from codeclab.errors import BitstreamError, InputError
+from codeclab.io.video import Video
 
 
 @dataclass

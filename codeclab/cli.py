@@ -24,8 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import CodecLabError, InputError
+from codeclab import __version__
+from codeclab.errors import CodecLabError, InputError
 
 EXIT_USAGE = 2
 #: Commands that may compile kernels on first use (they say so when they do).
@@ -47,7 +47,7 @@ def _is_video_path(path: str | Path) -> bool:
 # -- commands -------------------------------------------------------------------------------
 
 def cmd_codecs(args) -> int:
-    from .codec import codec_class, codec_names
+    from codeclab.codec import codec_class, codec_names
 
     rows = []
     for name in codec_names():
@@ -64,14 +64,14 @@ def cmd_codecs(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    from . import api
-    from .io import files
+    from codeclab import api
+    from codeclab.io import files
 
     out = files.check_output_path(args.output, force=args.force)
     recon_path = files.check_output_path(args.recon, force=args.force) if args.recon else None
     t0 = time.perf_counter()
     if _is_video_path(args.input):
-        from .io.video import read_video
+        from codeclab.io.video_reader import read_video
 
         if args.effort is not None or args.device is not None:
             raise InputError("--effort and --device apply to image codecs that optimise (overfit)")
@@ -81,7 +81,7 @@ def cmd_encode(args) -> int:
         result = api.encode_video(video, args.codec, args.quality, intra_period=args.intra_period)
         pixels = video.width * video.height * video.num_frames
     else:
-        from .io.image import read_image
+        from codeclab.io.image import read_image
 
         image = read_image(args.input)
         if image.shape[0] == 1:
@@ -89,7 +89,7 @@ def cmd_encode(args) -> int:
             image = image.expand(3, -1, -1).contiguous()
         if recon_path and recon_path.suffix.lower() != ".png":
             raise InputError(f"--recon for an image must be a .png file, got {recon_path.name}")
-        from .codec import get_codec
+        from codeclab.codec import get_codec
 
         codec = get_codec(args.codec)
         if hasattr(codec, "progress"):  # optimising encoders show iterations, rate and PSNR
@@ -106,22 +106,22 @@ def cmd_encode(args) -> int:
 
 
 def _write_media(path: Path, media) -> None:
-    from .io.video import Video
+    from codeclab.io.video import Video
 
     if isinstance(media, Video):
-        from .io.y4m import write_y4m
+        from codeclab.io.y4m import write_y4m
 
         write_y4m(path, media)
     else:
-        from .io.image import write_png
+        from codeclab.io.image import write_png
 
         write_png(path, media)
 
 
 def cmd_decode(args) -> int:
-    from . import api
-    from .io import files
-    from .io.video import Video
+    from codeclab import api
+    from codeclab.io import files
+    from codeclab.io.video import Video
 
     out = files.check_output_path(args.output, force=args.force)
     data = files.read_bytes(args.input, what="bitstream")
@@ -138,8 +138,8 @@ def cmd_decode(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from . import api
-    from .io import files
+    from codeclab import api
+    from codeclab.io import files
 
     data = files.read_bytes(args.input, what="bitstream")
     parsed, codec = api.read_header(data)
@@ -170,8 +170,8 @@ def cmd_info(args) -> int:
 
 def _draw_syntax(args, codec, parsed) -> None:
     """``info --show LAYERS -o PNG``: the codec draws its syntax over the decoded picture."""
-    from .errors import UnsupportedError
-    from .io import files
+    from codeclab.errors import UnsupportedError
+    from codeclab.io import files
 
     draw = getattr(codec, "draw_syntax", None)
     if draw is None:
@@ -187,19 +187,19 @@ def _draw_syntax(args, codec, parsed) -> None:
 
 
 def cmd_bench(args) -> int:
-    from .eval import bench
+    from codeclab.eval import bench
 
     return bench.main(args)
 
 
 def cmd_warmup(args) -> int:
-    from .warmup import main as warmup_main
+    from codeclab.warmup import main as warmup_main
 
     return warmup_main(args)
 
 
 def cmd_train(args) -> int:
-    from .train.cli import train_main
+    from codeclab.train.cli import train_main
 
     return train_main(args)
 
@@ -245,25 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_info)
 
     s = sub.add_parser("bench", help="rate-distortion benchmark of codecs over a folder")
-    from .eval.bench import add_arguments
+    from codeclab.eval.bench import add_arguments
 
     add_arguments(s)
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("train", help="train a learned model (single process or under torchrun)")
-    from .train.cli import add_train_arguments
+    from codeclab.train.cli import add_train_arguments
 
     add_train_arguments(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("warmup", help="compile the codecs' kernels now, on every core (first use only)")
-    from .warmup import add_arguments as add_warmup_arguments
+    from codeclab.warmup import add_arguments as add_warmup_arguments
 
     add_warmup_arguments(s)
     s.set_defaults(func=cmd_warmup)
 
     s = sub.add_parser("relay", help="carry the flagship's training run across stops (start, score, status)")
-    from .train.relay import add_arguments as add_relay_arguments
+    from codeclab.train.relay import add_arguments as add_relay_arguments
 
     add_relay_arguments(s)
     s.set_defaults(func=lambda args: args.relay_func(args))
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in COMPILING_COMMANDS:
-        from .kernels import announce_compilation
+        from codeclab.kernels import announce_compilation
 
         announce_compilation()
     try:

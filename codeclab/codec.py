@@ -22,13 +22,13 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from .bitstream.container import ColorFormat, StreamHeader
-from .errors import InputError, UnsupportedError
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.errors import InputError, UnsupportedError
 
 if TYPE_CHECKING:  # the interface names them; importing torch is left to the codecs that code
     import torch
 
-    from .io.video import Video
+    from codeclab.io.video import Video
 
 Media = Union["torch.Tensor", "Video"]
 
@@ -178,7 +178,7 @@ def get_codec(name: str) -> Codec:
 
 
 def codec_for_id(codec_id: int) -> Codec:
-    from .errors import BitstreamError
+    from codeclab.errors import BitstreamError
 
     _load_builtins()
     if codec_id not in _BY_ID:

@@ -40,7 +40,7 @@ def _picture(height: int = 64, width: int = 64, seed: int = 0):
 
 
 def _round_trip(codec: str, quality: float) -> None:
-    from . import api
+    from codeclab import api
 
     result = api.encode_image(_picture(), codec, quality)
     api.decode(result.data)
@@ -53,8 +53,8 @@ def classic_image() -> None:
 def classic_video() -> None:
     from pathlib import Path
 
-    from . import api
-    from .io.video import read_video
+    from codeclab import api
+    from codeclab.io.video_reader import read_video
 
     sample = Path(__file__).resolve().parent / "data" / "samples" / "carphone_qcif_10f.y4m"
     result = api.encode_video(read_video(sample, max_frames=3), "classic", 32, intra_period=8)
@@ -66,8 +66,8 @@ def classic_nn() -> None:
 
 
 def overfit() -> None:
-    from . import api
-    from .codec import get_codec
+    from codeclab import api
+    from codeclab.codec import get_codec
 
     codec = get_codec("overfit").configure(effort=2)  # two iterations: the kernels, not the RD
     api.decode(api.encode_image(_picture(32, 32), codec, 4).data)
@@ -76,7 +76,7 @@ def overfit() -> None:
 def entropy() -> None:
     import numpy as np
 
-    from .entropy import decode_symbols, encode_symbols, parametric_tables
+    from codeclab.entropy import decode_symbols, encode_symbols, parametric_tables
 
     tables, indexes = parametric_tables("gaussian"), np.zeros(4, dtype=np.int64)
     symbols = np.array([0, 1, -1, 2], dtype=np.int32)
@@ -120,7 +120,7 @@ def warm_up(names: list[str] | None = None, jobs: int | None = None, progress: b
     """Run the warm-up ``names`` (all by default) on ``jobs`` processes; (name, s, kernels) each."""
     from tqdm import tqdm
 
-    from .errors import InputError
+    from codeclab.errors import InputError
 
     names = list(JOBS) if not names else names
     unknown = [n for n in names if n not in JOBS]

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import struct
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,7 @@
 """Bitstreams: the ``.clb`` container and bit-level syntax (``u(n)``, ``ue(v)``, ``se(v)``)."""
 
-from .bits import BitReader, BitWriter, read_uleb128, uleb128
-from .container import (MAGIC, FORMAT_VERSION, ColorFormat, Container, Matrix, Range,
+from codeclab.bitstream.bits import BitReader, BitWriter, read_uleb128, uleb128
+from codeclab.bitstream.container import (MAGIC, FORMAT_VERSION, ColorFormat, Container, Matrix, Range,
                         StreamHeader, parse, serialize)
 
 __all__ = ["BitReader", "BitWriter", "read_uleb128", "uleb128", "MAGIC", "FORMAT_VERSION", "ColorFormat", "Container",

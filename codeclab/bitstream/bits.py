@@ -19,7 +19,7 @@ stream cannot make it loop or build huge integers.
 
 from __future__ import annotations
 
-from ..errors import BitstreamError
+from codeclab.errors import BitstreamError
 
 #: Longest Exp-Golomb prefix accepted (values up to 2^32 - 2), as in the HM reference decoder.
 MAX_EG_PREFIX = 32

@@ -37,7 +37,7 @@ import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..errors import BitstreamError
+from codeclab.errors import BitstreamError
 
 MAGIC = b"CLAB"
 FORMAT_VERSION = 1

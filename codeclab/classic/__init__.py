@@ -32,7 +32,7 @@ reference pictures, framing), :mod:`.filters` (the in-loop picture-filter hook),
 
 from __future__ import annotations
 
-from ..lazy import lazy_exports
+from codeclab.lazy import lazy_exports
 
 # Each name loads its module on first use (:mod:`codeclab.lazy`).
 __getattr__, __dir__ = lazy_exports(__name__, {

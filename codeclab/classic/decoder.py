@@ -30,22 +30,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..entropy.cabac import (FINISH_ERRORS, as_byte_array, decoder_failed, decoder_finish,
+from codeclab.entropy.cabac import (FINISH_ERRORS, as_byte_array, decoder_failed, decoder_finish,
                              decoder_start)
-from ..entropy.residual import decode_block, diagonal_scan
-from ..errors import BitstreamError
-from .loopfilter import deblock_picture
-from .motion import new_mc_workspace, predict_block
-from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
-from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
+from codeclab.entropy.residual import decode_block, diagonal_scan
+from codeclab.errors import BitstreamError
+from codeclab.classic.loopfilter import deblock_picture
+from codeclab.classic.motion import new_mc_workspace, predict_block
+from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from codeclab.classic.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
                         fill_map, largest_block_at, neighbour_modes, split_context, units_of,
                         z_order_position)
-from .picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
-from .nnintra import NN_MODE_BASE, intra_program, nn_heads_for
-from .reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
-from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+from codeclab.classic.picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
+from codeclab.classic.nnintra import NN_MODE_BASE, intra_program, nn_heads_for
+from codeclab.classic.reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
+from codeclab.classic.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                      MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
                      PictureParams, chroma_mode_from_syntax, decode_chroma_mode, decode_flag,
                      decode_luma_mode, decode_merge_idx, decode_mvd, decode_nn_intra,

@@ -43,25 +43,25 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..entropy.cabac import encoder_finish, encoder_start, reserve
-from ..entropy.rate import ONE_BIT
-from ..entropy.residual import encode_block
-from .analysis import forward_transform, quantize, satd, sse
-from .decoder import SCANS, skip_context
-from .loopfilter import deblock_picture
-from .motion import new_mc_workspace
-from .mvpred import MAX_MERGE_CANDIDATES
-from .partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage, fill_map,
+from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
+from codeclab.entropy.rate import ONE_BIT
+from codeclab.entropy.residual import encode_block
+from codeclab.classic.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.decoder import SCANS, skip_context
+from codeclab.classic.loopfilter import deblock_picture
+from codeclab.classic.motion import new_mc_workspace
+from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES
+from codeclab.classic.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage, fill_map,
                         largest_block_at, neighbour_modes, split_context, take_quarter, units_of,
                         z_order_position)
-from .picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
-from .quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
-from .nnintra import NN_MODE_BASE, empty_program, intra_program, nn_heads_for
-from .reconstruct import (chroma_qp, new_workspace, predict, predict_mode, reconstruct_block,
+from codeclab.classic.picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
+from codeclab.classic.quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
+from codeclab.classic.nnintra import NN_MODE_BASE, empty_program, intra_program, nn_heads_for
+from codeclab.classic.reconstruct import (chroma_qp, new_workspace, predict, predict_mode, reconstruct_block,
                           reference_samples)
-from .syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+from codeclab.classic.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                      MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
                      PictureParams, chroma_mode_bits, chroma_mode_from_syntax,
                      encode_chroma_mode, encode_flag, encode_luma_mode, encode_merge_idx,

@@ -24,8 +24,8 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from ..bitstream.bits import read_uleb128, uleb128
-from ..errors import BitstreamError
+from codeclab.bitstream.bits import read_uleb128, uleb128
+from codeclab.errors import BitstreamError
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 

@@ -26,19 +26,19 @@ import io
 import numpy as np
 import torch
 
-from ..bitstream.container import Matrix, Range, StreamHeader
-from ..errors import InputError
-from ..io.chroma import upsample_chroma
-from ..io.color import ycbcr_to_rgb_int
-from .pictures import planes_to_rgb
-from .decoder import decode_payload
-from .nnintra import NN_MODE_BASE
-from .filters import split_side_info
-from .intra import INTRA_PRED_ANGLE
-from .partition import CTU_SIZE
-from .picture import AMVP, INTRA, MERGE, SKIP
-from .sequence import decode_sequence
-from .syntax import PictureParams, SequenceParams
+from codeclab.bitstream.container import Matrix, Range, StreamHeader
+from codeclab.errors import InputError
+from codeclab.io.chroma import upsample_chroma
+from codeclab.io.color import ycbcr_to_rgb_int
+from codeclab.classic.pictures import planes_to_rgb
+from codeclab.classic.decoder import decode_payload
+from codeclab.classic.nnintra import NN_MODE_BASE
+from codeclab.classic.filters import split_side_info
+from codeclab.classic.intra import INTRA_PRED_ANGLE
+from codeclab.classic.partition import CTU_SIZE
+from codeclab.classic.picture import AMVP, INTRA, MERGE, SKIP
+from codeclab.classic.sequence import decode_sequence
+from codeclab.classic.syntax import PictureParams, SequenceParams
 
 LAYERS = ("partition", "modes", "bits", "motion")
 #: Tint of each CU kind in the ``modes`` layer of a P picture (RGBA).

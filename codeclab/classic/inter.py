@@ -37,24 +37,24 @@ the picture state ends up holding exactly what the decoder will rebuild.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..entropy.cabac import encoder_finish, encoder_start, reserve
-from ..entropy.rate import ONE_BIT
-from .analysis import forward_transform, quantize, satd, sse
-from .decoder import skip_context
-from .encoder import (MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage, new_inter_search,
+from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
+from codeclab.entropy.rate import ONE_BIT
+from codeclab.classic.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.decoder import skip_context
+from codeclab.classic.encoder import (MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage, new_inter_search,
                       new_search, picture_settings, residual_bits, search_chroma, search_luma,
                       split_option, write_ctu)
-from .loopfilter import deblock_picture
-from .motion import predict_block
-from .mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
-from .nnintra import intra_program
-from .partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context, take_quarter
-from .picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
-from .quant import INTER_ROUNDING, INTRA_ROUNDING
-from .reconstruct import add_residual, predict, reference_samples
-from .syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
+from codeclab.classic.loopfilter import deblock_picture
+from codeclab.classic.motion import predict_block
+from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from codeclab.classic.nnintra import intra_program
+from codeclab.classic.partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context, take_quarter
+from codeclab.classic.picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
+from codeclab.classic.quant import INTER_ROUNDING, INTRA_ROUNDING
+from codeclab.classic.reconstruct import add_residual, predict, reference_samples
+from codeclab.classic.syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
                      PRED_MODE, ROOT_CBF, SPLIT_CU, PictureParams, flag_bits, merge_idx_bits,
                      mvd_bits, new_contexts, ref_idx_bits)
 

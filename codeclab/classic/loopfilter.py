@@ -21,11 +21,11 @@ edges on the result. The encoder calls this same function on its reconstruction.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from .deblock import BETA_TABLE, TC_TABLE
-from .picture import Picture
-from .reconstruct import chroma_qp
+from codeclab.classic.deblock import BETA_TABLE, TC_TABLE
+from codeclab.classic.picture import Picture
+from codeclab.classic.reconstruct import chroma_qp
 
 BETA = np.array(BETA_TABLE, dtype=np.int64)
 TC = np.array(TC_TABLE, dtype=np.int64)

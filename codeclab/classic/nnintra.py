@@ -35,7 +35,7 @@ VVC treats MIP blocks).
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
 #: Luma mode of network head 0 (the 35 HEVC modes come first).
 NN_MODE_BASE = 35
@@ -58,7 +58,7 @@ def intra_program(enabled: bool) -> tuple:
     (:func:`codeclab.hybrid.intra.shipped_program`, imported on first use), or none."""
     if not enabled:
         return empty_program()
-    from ..hybrid.intra import shipped_program
+    from codeclab.hybrid.intra import shipped_program
 
     return shipped_program()
 

@@ -33,9 +33,9 @@ which is all the context modelling and prediction need from the neighbours:
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from .nnintra import NN_MODE_BASE
+from codeclab.classic.nnintra import NN_MODE_BASE
 
 PLANAR_MODE = 0
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..bitstream.container import Matrix
-from ..io.chroma import downsample_chroma, upsample_chroma
-from ..io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
-from ..io.padding import pad_to_multiple
-from .decoder import decode_payload
-from .filters import filter_for_id, split_side_info
-from .partition import CTU_SIZE
-from .syntax import PictureParams
+from codeclab.bitstream.container import Matrix
+from codeclab.io.chroma import downsample_chroma, upsample_chroma
+from codeclab.io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
+from codeclab.io.padding import pad_to_multiple
+from codeclab.classic.decoder import decode_payload
+from codeclab.classic.filters import filter_for_id, split_side_info
+from codeclab.classic.partition import CTU_SIZE
+from codeclab.classic.syntax import PictureParams
 
 SITING = "center"
 

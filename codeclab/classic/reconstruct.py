@@ -26,12 +26,12 @@ reference array of an n x n block has ``4n + 1`` samples in the order of :mod:`.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from .intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
-from .nnintra import NN_MODE_BASE, nn_predict
-from .quant import LEVEL_SCALES, QUANT_SCALES
-from .transform import DST4_MATRIX, transform_matrix
+from codeclab.classic.intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
+from codeclab.classic.nnintra import NN_MODE_BASE, nn_predict
+from codeclab.classic.quant import LEVEL_SCALES, QUANT_SCALES
+from codeclab.classic.transform import DST4_MATRIX, transform_matrix
 
 PLANAR, DC, HORIZONTAL, DIAGONAL, VERTICAL = 0, 1, 10, 18, 26
 

@@ -56,19 +56,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..bitstream.bits import read_uleb128, uleb128
-from ..bitstream.container import ColorFormat, StreamHeader
-from ..errors import BitstreamError, InputError, UnsupportedError
-from ..io.video import Video
-from .decoder import decode_payload
-from .encoder import encode_planes
-from .filters import PictureFilter, filter_for_id, join_side_info, split_side_info
-from .inter import encode_inter_planes
-from .motion import fractional_planes
-from .motion_search import BLOCK, integer_motion_search
-from .partition import CTU_SIZE, MIN_CU_LOG2
-from .picture import Picture, References
-from .syntax import (
+from codeclab.bitstream.bits import read_uleb128, uleb128
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.errors import BitstreamError, InputError, UnsupportedError
+from codeclab.io.video import Video
+from codeclab.classic.decoder import decode_payload
+from codeclab.classic.encoder import encode_planes
+from codeclab.classic.filters import PictureFilter, filter_for_id, join_side_info, split_side_info
+from codeclab.classic.inter import encode_inter_planes
+from codeclab.classic.motion import fractional_planes
+from codeclab.classic.motion_search import BLOCK, integer_motion_search
+from codeclab.classic.partition import CTU_SIZE, MIN_CU_LOG2
+from codeclab.classic.picture import Picture, References
+from codeclab.classic.syntax import (
     PictureParams,
     SequenceParams,
     pack_picture_header,

@@ -72,17 +72,17 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..bitstream.container import Matrix
-from ..entropy.binarization import decode_exp_golomb, encode_exp_golomb
-from ..entropy.cabac import (CNU, decode_bin, decode_bypass, encode_bin, encode_bypass,
+from codeclab.bitstream.container import Matrix
+from codeclab.entropy.binarization import decode_exp_golomb, encode_exp_golomb
+from codeclab.entropy.cabac import (CNU, decode_bin, decode_bypass, encode_bin, encode_bypass,
                              init_contexts)
-from ..entropy.rate import ONE_BIT, bin_cost
-from ..entropy.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
-from ..errors import BitstreamError
-from .mvpred import MAX_MERGE_CANDIDATES
-from .nnintra import NN_MODE_BASE
+from codeclab.entropy.rate import ONE_BIT, bin_cost
+from codeclab.entropy.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
+from codeclab.errors import BitstreamError
+from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES
+from codeclab.classic.nnintra import NN_MODE_BASE
 
 # Context layout after the residual contexts.
 SPLIT_CU = RESIDUAL_CONTEXTS          # 3: number of neighbours (left, above) that are deeper

@@ -71,9 +71,9 @@ algorithm can be stepped through in a debugger.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..errors import BitstreamError
+from codeclab.errors import BitstreamError
 
 #: Columns of a context row.
 C_P0, C_P1, C_SHIFT0, C_SHIFT1 = 0, 1, 2, 3

@@ -30,9 +30,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .quantization import from_symbols, lower_bound, quantize, to_symbols
-from .stream import decode_symbols, encode_symbols
-from .tables import FAMILIES, CdfTables, ScaleGrid, parametric_tables
+from codeclab.entropy.quantization import from_symbols, lower_bound, quantize, to_symbols
+from codeclab.entropy.stream import decode_symbols, encode_symbols
+from codeclab.entropy.tables import FAMILIES, CdfTables, ScaleGrid, parametric_tables
 
 #: Means are rounded to multiples of 1 / MEAN_STEPS before use in coding.
 MEAN_STEPS = 64

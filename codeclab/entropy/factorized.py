@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .quantization import from_symbols, lower_bound, quantize, to_symbols
-from .stream import decode_symbols, encode_symbols
-from .tables import CdfTables, quantize_pmf
+from codeclab.entropy.quantization import from_symbols, lower_bound, quantize, to_symbols
+from codeclab.entropy.stream import decode_symbols, encode_symbols
+from codeclab.entropy.tables import CdfTables, quantize_pmf
 
 _TABLE_BUFFERS = ("medians", "cdf_freqs", "cdf_lengths", "cdf_offsets")
 

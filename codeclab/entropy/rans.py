@@ -31,7 +31,7 @@ symbol), so every value in ``[-2^15, 2^15)`` can be coded.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
 #: Bits of probability resolution of every table.
 PRECISION = 16

@@ -35,10 +35,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..errors import BitstreamError
-from .cabac import (CNU, check_finish, context_probability, decode_bin, decode_bypass,
+from codeclab.errors import BitstreamError
+from codeclab.entropy.cabac import (CNU, check_finish, context_probability, decode_bin, decode_bypass,
                     decoder_failed, decoder_start, encode_bin, encode_bypass, encoder_finish,
                     encoder_start, init_contexts)
 
@@ -542,7 +542,7 @@ def encode_residuals(blocks: np.ndarray, chroma: bool = False, stats: np.ndarray
 
 def decode_residuals(data, n_blocks: int, size: int, chroma: bool = False, qp: int = 32) -> np.ndarray:
     """Inverse of :func:`encode_residuals`; raises ``BitstreamError`` on damaged data."""
-    from .cabac import as_byte_array
+    from codeclab.entropy.cabac import as_byte_array
 
     data = as_byte_array(data)
     log2_size = int(size).bit_length() - 1

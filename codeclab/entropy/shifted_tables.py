@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import fixed_point as fp
-from .rans import PRECISION
-from .tables import ScaleGrid, quantize_pmf
+from codeclab.entropy import fixed_point as fp
+from codeclab.entropy.rans import PRECISION
+from codeclab.entropy.tables import ScaleGrid, quantize_pmf
 
 #: Tail point of the tables, in scales.
 Z_MAX = 12

@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 
 # Re-exported: a BD-rate on MS-SSIM is computed on its dB scale, bd_rate(r, ms_ssim_db(m), ...).
-from .metrics import ms_ssim_db
+from codeclab.eval.metrics import ms_ssim_db
 
 __all__ = ["METHODS", "MIN_POINTS", "bd_quality", "bd_rate", "ms_ssim_db", "overlap"]
 

@@ -21,7 +21,6 @@ YUV PSNR averaged over frames, with the bitrate in kbit/s from the file size.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -29,12 +28,12 @@ import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 import multiprocessing
 
-from ..errors import InputError
+from codeclab.errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"}
 VIDEO_SUFFIXES = {".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm"}
@@ -106,8 +105,8 @@ def parse_qualities(specs: list[str]) -> dict[str, list[float]]:
 
 def measure_point(point: Point, out: Path) -> dict:
     """Encode, write, decode and score one point; return its row."""
-    from .. import api
-    from . import metrics
+    from codeclab import api
+    from codeclab.eval import metrics
 
     codec = api.get_codec(point.codec)
     clb = out / "bitstreams" / point.codec / f"q{format_quality(point.quality)}" / f"{point.item}.clb"
@@ -115,7 +114,7 @@ def measure_point(point: Point, out: Path) -> dict:
     row: dict = {"codec": point.codec, "quality": point.quality, "item": point.item}
 
     if point.media == "image":
-        from ..io.image import read_image
+        from codeclab.io.image import read_image
 
         original = read_image(point.path, note=lambda msg: None)
         if original.shape[0] == 1:
@@ -124,14 +123,14 @@ def measure_point(point: Point, out: Path) -> dict:
         result = api.encode_image(original, codec, point.quality)
         t1 = time.perf_counter()
     else:
-        from ..io.video import read_video
+        from codeclab.io.video_reader import read_video
 
         original = read_video(point.path, max_frames=point.max_frames)
         t0 = time.perf_counter()
         result = api.encode_video(original, codec, point.quality, intra_period=point.intra_period)
         t1 = time.perf_counter()
 
-    from ..io.files import atomic_write
+    from codeclab.io.files import atomic_write
 
     atomic_write(clb, result.data)
     size = clb.stat().st_size  # the rate is what is on disk
@@ -159,7 +158,7 @@ def measure_point(point: Point, out: Path) -> dict:
 
 
 def _ms_ssim_or_nan(a, b) -> float:
-    from . import metrics
+    from codeclab.eval import metrics
 
     try:
         return metrics.ms_ssim_rgb(a, b)
@@ -181,7 +180,7 @@ def _run_in_worker(point: Point, out: str, threads: int) -> dict:
 
 
 def _save_row(out: Path, point: Point, row: dict) -> None:
-    from ..io.files import atomic_write
+    from codeclab.io.files import atomic_write
 
     path = _point_file(out, point)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +250,7 @@ def aggregate(rows: list[dict], media: str) -> dict[str, dict]:
 
 def bd_table(results: dict[str, dict], reference: str, media: str) -> list[dict]:
     """BD-rate (pchip and cubic) of every codec against ``reference``."""
-    from .bdrate import bd_rate, ms_ssim_db
+    from codeclab.eval.bdrate import bd_rate, ms_ssim_db
 
     quality_keys = (("psnr-rgb", "PSNR"), ("ms-ssim-rgb", "MS-SSIM")) if media == "image" else (
         ("psnr-y", "PSNR-Y"), ("psnr-yuv", "PSNR-YUV"))
@@ -288,8 +287,8 @@ def write_reports(out: Path, rows: list[dict], results: dict, bd: list[dict], re
                   media: str, meta: dict, json_path: Path | None, sources: dict[str, str] | None = None) -> str:
     """Write per-image CSV, one JSON per codec, the RD plot, report.md and report.html (:mod:`.report_html`;
     ``sources`` maps each picture's name to its file, for the crops); return the Markdown report."""
-    from ..io.files import atomic_write
-    from .plots import plot_rd
+    from codeclab.io.files import atomic_write
+    from codeclab.eval.plots import plot_rd
 
     cols = list(dict.fromkeys(k for r in rows for k in r))
     lines = [",".join(cols)]
@@ -309,7 +308,7 @@ def write_reports(out: Path, rows: list[dict], results: dict, bd: list[dict], re
 
     report = render_report(results, bd, reference, media, meta)
     atomic_write(out / "report.md", report.encode())
-    from .report_html import render_html
+    from codeclab.eval.report_html import render_html
 
     atomic_write(out / "report.html", render_html(out, rows, results, bd, reference, media, meta,
                                                   sources or {}).encode())
@@ -373,7 +372,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..codec import get_codec
+    from codeclab.codec import get_codec
 
     data = Path(args.data)
     items, media = discover(data, args.media)
@@ -410,7 +409,7 @@ def main(args: argparse.Namespace) -> int:
     descriptions = {n: c.description for n, c in codecs.items()}
     reference = args.reference
     if ref_json is not None:
-        from ..io.files import read_bytes
+        from codeclab.io.files import read_bytes
 
         try:
             doc = json.loads(read_bytes(ref_json, what="reference JSON"))

@@ -36,7 +36,7 @@ from typing import Union
 import numpy as np
 import torch
 
-from ..io.video import Video
+from codeclab.io.video import Video
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 Planes = Union[Video, tuple]

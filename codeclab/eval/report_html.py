@@ -56,7 +56,7 @@ document.querySelector('.zoom button[data-zoom="2"]') && document.querySelector(
 
 def _png_data_uri(picture) -> str:
     """(3, H, W) uint8 tensor -> ``data:image/png;base64,...``."""
-    from ..io.image import png_bytes
+    from codeclab.io.image import png_bytes
 
     return "data:image/png;base64," + base64.b64encode(png_bytes(picture.contiguous())).decode("ascii")
 
@@ -97,8 +97,8 @@ def choose_points(rows: list[dict], reference: str, item: str) -> dict[str, dict
 
 
 def _crops_section(out: Path, rows: list[dict], reference: str, sources: dict[str, str]) -> str:
-    from .. import api
-    from ..io.image import read_image
+    from codeclab import api
+    from codeclab.io.image import read_image
 
     items = sorted({row["item"] for row in rows if row["item"] in sources})
     if not items:
@@ -111,7 +111,7 @@ def _crops_section(out: Path, rows: list[dict], reference: str, sources: dict[st
     top, left = detailed_window(original)
     window = (slice(None), slice(top, top + CROP), slice(left, left + CROP))
     figures = [(f"original ({item})", "", original[window])]
-    from .bench import format_quality
+    from codeclab.eval.bench import format_quality
 
     for codec, row in chosen.items():
         clb = out / "bitstreams" / codec / f"q{format_quality(row['quality'])}" / f"{item}.clb"
@@ -146,8 +146,8 @@ def _number(value, digits: int = 2) -> str:
 def render_html(out: Path, rows: list[dict], results: dict, bd: list[dict], reference: str, media: str,
                 meta: dict, sources: dict[str, str]) -> str:
     """The page (module docstring); ``sources`` maps a picture's name to its file."""
-    from .bench import format_quality
-    from .plots import rd_svg
+    from codeclab.eval.bench import format_quality
+    from codeclab.eval.plots import rd_svg
 
     rate = "bpp" if media == "image" else "kbps"
     qkeys = ("psnr-rgb", "ms-ssim-rgb") if media == "image" else ("psnr-y", "psnr-yuv")

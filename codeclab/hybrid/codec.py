@@ -21,8 +21,8 @@ the classic codec with the network intra modes and no filter, measures the intra
 
 from __future__ import annotations
 
-from ..classic.codec import ClassicCodec
-from ..codec import register
+from codeclab.classic.codec import ClassicCodec
+from codeclab.codec import register
 
 
 class _NeuralLoopFilterOnFirstUse:
@@ -34,7 +34,7 @@ class _NeuralLoopFilterOnFirstUse:
 
     def __get__(self, obj, owner):
         if self._filter is None:
-            from .loopfilter import NeuralLoopFilter
+            from codeclab.hybrid.loopfilter import NeuralLoopFilter
 
             self._filter = NeuralLoopFilter()
         return self._filter

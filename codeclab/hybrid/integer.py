@@ -72,7 +72,7 @@ import torch
 import torch.nn.functional as F
 from numba import prange
 
-from ..kernels import kernel
+from codeclab.kernels import kernel
 from torch import Tensor
 
 #: Fraction bits of the network input (samples v - 128 and the QP plane).
@@ -461,7 +461,7 @@ def run_branch(layers: Layers, planes: list[np.ndarray | int], shape: tuple[int,
     """The residual (h, w, C_out) int32 of one branch on its input planes (:func:`program_input`):
     on uint8 x int8 convolutions where :mod:`.int8` can promise the same integers, else on
     float convolutions of integer-valued tensors."""
-    from .int8 import fast_input, fast_path_ready, run_branch as run_int8_branch
+    from codeclab.hybrid.int8 import fast_input, fast_path_ready, run_branch as run_int8_branch
 
     if fast_path_ready(layers, device):
         return run_int8_branch(layers, fast_input(planes, shape))

@@ -49,13 +49,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..classic.intra import predict_all_modes, reference_positions, substitute_references
-from ..classic.nnintra import BOUNDARY, GRID, INPUTS
-from ..errors import CodecLabError, InputError, UnsupportedError
-from ..io.files import atomic_write
-from ..learned.registry import register_model
-from ..learned.weights import WEIGHTS_DIR
-from ..train import seeding
+from codeclab.classic.intra import predict_all_modes, reference_positions, substitute_references
+from codeclab.classic.nnintra import BOUNDARY, GRID, INPUTS
+from codeclab.errors import CodecLabError, InputError, UnsupportedError
+from codeclab.io.files import atomic_write
+from codeclab.learned.registry import register_model
+from codeclab.learned.weights import WEIGHTS_DIR
+from codeclab.train import seeding
 
 #: Registry name (``codeclab train --model nip``).
 MODEL_NAME = "nip"
@@ -244,7 +244,7 @@ class BlockDataset(torch.utils.data.Dataset):
     aligned to n. Uses the luma of the pair shards of :mod:`.pairs` (kept in memory)."""
 
     def __init__(self, root: str | os.PathLike, seed: int) -> None:
-        from .pairs import load_shard
+        from codeclab.hybrid.pairs import load_shard
 
         root = Path(root)
         paths = sorted(root.glob("*.npz")) if root.is_dir() else []
@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluation", metavar="SUMMARY.json",
                         help="record what the program scores (a codeclab bench --json summary) in its card")
     args = parser.parse_args(argv)
-    from ..train.checkpoint import load_exported
+    from codeclab.train.checkpoint import load_exported
 
     try:
         out = Path(args.out).with_suffix(".safetensors")

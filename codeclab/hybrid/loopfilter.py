@@ -52,16 +52,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-from ..kernels import kernel
+from codeclab.kernels import kernel
 
-from ..classic.filters import Planes, plane_sizes, register_filter, replicate_edges
-from ..classic.partition import CTU_SIZE
-from ..classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
-from ..entropy.cabac import FINISH_ERRORS, contexts_at, decode_bin_stream, encode_bin_stream, update_context
-from ..entropy.rate import ONE_BIT, flag_costs
-from ..errors import BitstreamError
-from .integer import Program, apply_residual, program_fingerprint, residuals
-from .weights import DEFAULT_WEIGHTS, load_program
+from codeclab.classic.filters import Planes, plane_sizes, register_filter, replicate_edges
+from codeclab.classic.partition import CTU_SIZE
+from codeclab.classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
+from codeclab.entropy.cabac import FINISH_ERRORS, contexts_at, decode_bin_stream, encode_bin_stream, update_context
+from codeclab.entropy.rate import ONE_BIT, flag_costs
+from codeclab.errors import BitstreamError
+from codeclab.hybrid.integer import Program, apply_residual, program_fingerprint, residuals
+from codeclab.hybrid.weights import DEFAULT_WEIGHTS, load_program
 
 #: The tool id of this filter in the classic codec's picture parameters.
 NEURAL_FILTER_ID = 1

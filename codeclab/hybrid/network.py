@@ -82,8 +82,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..learned.registry import register_model
-from .integer import (ACT_MAX, INPUT_FRAC, INT8_ACT_MAX, INT8_RESIDUAL_MAX, OUTPUT_FRAC, Layers, Program,
+from codeclab.learned.registry import register_model
+from codeclab.hybrid.integer import (ACT_MAX, INPUT_FRAC, INT8_ACT_MAX, INT8_RESIDUAL_MAX, OUTPUT_FRAC, Layers, Program,
                       activation_frac, channel_exponents, chroma_input, input_max_of, int8_layer, integer_layer,
                       luma_input, luma_residual, quantize_channels, quantize_layer, round_half_up,
                       weight_exponent)
@@ -248,7 +248,7 @@ class LoopFilterNet(nn.Module):
     # -- hooks of codeclab train (a tool that brings its own samples and loss) ------------------
     def training_dataset(self, data: str, crop: int, seed: int) -> torch.utils.data.Dataset:
         """Windows of ``crop`` luma samples from the training pairs in ``data`` (:mod:`.pairs`)."""
-        from .pairs import PairDataset
+        from codeclab.hybrid.pairs import PairDataset
 
         return PairDataset(data, crop, self.receptive_radius, seed)
 

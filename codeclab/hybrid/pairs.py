@@ -50,11 +50,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import CodecLabError, InputError
-from ..io.files import atomic_write
-from ..io.image import default_note, read_image
-from ..train import seeding
-from ..train.datasets import as_rgb, find_images, picture_size, random_crop
+from codeclab.errors import CodecLabError, InputError
+from codeclab.io.files import atomic_write
+from codeclab.io.image import default_note, read_image
+from codeclab.train import seeding
+from codeclab.train.datasets import as_rgb, find_images, picture_size, random_crop
 
 #: Fields of a shard, in order: reconstruction planes, original planes, QP.
 PLANE_FIELDS = ("recon_y", "recon_cb", "recon_cr", "orig_y", "orig_cb", "orig_cr")
@@ -64,9 +64,9 @@ PAIRS = 16
 
 def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
     """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``."""
-    from ..classic.pictures import rgb_to_planes
-    from ..classic.encoder import encode_planes
-    from ..classic.syntax import PictureParams
+    from codeclab.classic.pictures import rgb_to_planes
+    from codeclab.classic.encoder import encode_planes
+    from codeclab.classic.syntax import PictureParams
 
     params = PictureParams(qp=qp)
     original = rgb_to_planes(crop, params.matrix)

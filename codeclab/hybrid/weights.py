@@ -40,10 +40,10 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CodecLabError, InputError, UnsupportedError
-from ..io.files import atomic_write
-from ..learned.weights import WEIGHTS_DIR
-from .integer import (ACT_MAX, BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound, is_int8,
+from codeclab.errors import CodecLabError, InputError, UnsupportedError
+from codeclab.io.files import atomic_write
+from codeclab.learned.weights import WEIGHTS_DIR
+from codeclab.hybrid.integer import (ACT_MAX, BRANCH_CHANNELS, INPUT_FRAC, OUTPUT_FRAC, IntegerLayer, Layers, Program, check_bound, is_int8,
                       macs_per_luma_sample, program_fingerprint)
 
 #: The shipped program of tool id 1.
@@ -187,8 +187,8 @@ def training_record(run_card: dict, depth: int = 0) -> dict:
 
 def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS) -> tuple[Path, Path]:
     """Turn the QAT run's exported float weights (``codeclab train`` output) into the shipped program."""
-    from ..train.checkpoint import load_exported
-    from .network import MODEL_NAME, integer_program, nnlf
+    from codeclab.train.checkpoint import load_exported
+    from codeclab.hybrid.network import MODEL_NAME, integer_program, nnlf
 
     state, header = load_exported(trained)
     if header.get("codeclab.model") != MODEL_NAME:
@@ -211,7 +211,7 @@ def export(trained: str | os.PathLike, out: str | os.PathLike = DEFAULT_WEIGHTS)
 
 def read_json(path: str | os.PathLike, what: str) -> dict:
     """A JSON file as a dict; ``InputError`` naming ``what`` when it is missing or not JSON."""
-    from ..io.files import read_bytes
+    from codeclab.io.files import read_bytes
 
     try:
         value = json.loads(read_bytes(path, what=what))
@@ -265,7 +265,7 @@ def float_network(program: Program, calibrated: bool = False):
     network keeps those grids (its QAT forward and :func:`~.network.integer_program` give
     the program back); without, a QAT run calibrates afresh (for further float training).
     """
-    from .network import nnlf
+    from codeclab.hybrid.network import nnlf
 
     model = nnlf(**network_args(program), qat=calibrated)
     for branch, layers in program.branches().items():
@@ -283,8 +283,8 @@ def float_network(program: Program, calibrated: bool = False):
 
 def write_float(program: Program, out: str | os.PathLike, source: str | os.PathLike) -> tuple[Path, Path]:
     """Write the float form of ``program`` as ``codeclab train`` exports weights (an ``--init``)."""
-    from ..train.checkpoint import export_weights
-    from .network import MODEL_NAME
+    from codeclab.train.checkpoint import export_weights
+    from codeclab.hybrid.network import MODEL_NAME
 
     card = {"model": MODEL_NAME, "model_args": network_args(program), "converted_from": str(Path(source).resolve()),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -2,7 +2,8 @@
 
     image    read_image (PNG, JPEG, BMP, TIFF, PPM ...) -> (C, H, W) uint8/uint16; write_png
     y4m      read_y4m / write_y4m: raw Y'CbCr sequences with their header tags
-    video    the Video type; read_video (Y4M, or MP4/MKV/... through PyAV)
+    video    the Video type
+    video_reader  read_video: Y4M, or MP4/MKV/... through PyAV
     color    RGB <-> Y'CbCr, BT.601/BT.709, full/limited range, float and fixed-point paths
     chroma   4:4:4 <-> 4:2:2 / 4:2:0 resampling for each chroma siting
     padding  pad to a multiple of the block size, crop back
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from ..lazy import lazy_exports
+from codeclab.lazy import lazy_exports
 
 # Each name loads its module on first use (:mod:`codeclab.lazy`).
 __getattr__, __dir__ = lazy_exports(__name__, {
@@ -32,7 +33,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "pad_to_multiple": ".padding",
     "padded_size": ".padding",
     "Video": ".video",
-    "read_video": ".video",
+    "read_video": ".video_reader",
     "chroma_siting": ".y4m",
     "read_y4m": ".y4m",
     "write_y4m": ".y4m",

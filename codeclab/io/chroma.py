@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import torch
 
-from ..bitstream.container import ColorFormat
-from ..errors import InputError
-from .video import SUBSAMPLING
+from codeclab.bitstream.container import ColorFormat
+from codeclab.errors import InputError
+from codeclab.io.video import SUBSAMPLING
 
 #: (horizontal co-sited?, vertical co-sited?) of each chroma siting.
 SITINGS = {"center": (False, False), "left": (True, False), "topleft": (True, True)}

@@ -42,8 +42,8 @@ from functools import cache
 import numpy as np
 import torch
 
-from ..bitstream.container import Matrix
-from ..errors import InputError
+from codeclab.bitstream.container import Matrix
+from codeclab.errors import InputError
 
 #: (Kr, Kb) of each colour matrix (BT.601-7 §2.5.1, BT.709-6 §3.2).
 KR_KB = {Matrix.BT601: (0.299, 0.114), Matrix.BT709: (0.2126, 0.0722)}

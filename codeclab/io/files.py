@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
+from codeclab.errors import InputError
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:

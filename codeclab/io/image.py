@@ -41,9 +41,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..bitstream.container import MAX_DIMENSION, MAX_PIXELS_PER_FRAME
-from ..errors import InputError
-from .files import atomic_write
+from codeclab.bitstream.container import MAX_DIMENSION, MAX_PIXELS_PER_FRAME
+from codeclab.errors import InputError
+from codeclab.io.files import atomic_write
 
 Note = Callable[[str], None]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import InputError
+from codeclab.errors import InputError
 
 PAD_MODES = ("replicate", "reflect", "zeros")
 

@@ -41,11 +41,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bitstream.container import MAX_FRAMES, ColorFormat, Range
-from ..errors import InputError
-from .files import atomic_write
-from .image import check_picture_size
-from .video import SUBSAMPLING, Video
+from codeclab.bitstream.container import MAX_FRAMES, ColorFormat, Range
+from codeclab.errors import InputError
+from codeclab.io.files import atomic_write
+from codeclab.io.image import check_picture_size
+from codeclab.io.video import SUBSAMPLING, Video
 
 MAGIC = b"YUV4MPEG2"
 FRAME = b"FRAME"

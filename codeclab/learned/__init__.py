@@ -19,7 +19,7 @@ rate-distortion trade-off ``lmbda`` it should code at.
 
 from __future__ import annotations
 
-from ..lazy import lazy_exports
+from codeclab.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "build_model": ".registry", "load_model_module": ".registry", "model_names": ".registry",

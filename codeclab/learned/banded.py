@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import GDN, Deconv, nonnegative
-from .parallel import bands, for_each, row_workers, rows_with_halo
+from codeclab.learned.layers import GDN, Deconv, nonnegative
+from codeclab.learned.parallel import bands, for_each, row_workers, rows_with_halo
 
 #: Input rows per band: fixed, so the split never depends on the thread count.
 BAND_ROWS = 16

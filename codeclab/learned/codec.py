@@ -35,10 +35,10 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from ..bitstream.container import ColorFormat, StreamHeader
-from ..codec import Codec, Encoded, register
-from ..errors import BitstreamError, InputError
-from .weights import has_pretrained
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.codec import Codec, Encoded, register
+from codeclab.errors import BitstreamError, InputError
+from codeclab.learned.weights import has_pretrained
 
 if TYPE_CHECKING:  # the models load when a picture is coded, not when the codec is listed
     import torch
@@ -54,7 +54,7 @@ _LENGTH = struct.Struct(">I")
 
 def quality_lambda(quality: float, lambdas: tuple[float, ...]) -> float:
     """The lambda of quality ``q`` in 1..8: ladder position ``(q - 1) / 7 * (K - 1)``."""
-    from .gain import lambda_at
+    from codeclab.learned.gain import lambda_at
 
     return lambda_at((quality - 1.0) / 7.0 * (len(lambdas) - 1), lambdas)
 
@@ -119,7 +119,7 @@ class LearnedCodec(Codec):
     def __init__(self, model: nn.Module | None = None, weights: str | Path | None = None,
                  device: str | torch.device = "cpu") -> None:
         if model is not None:
-            from . import models
+            from codeclab.learned import models
 
             model_class = getattr(models, self.model_class_name)
             if not isinstance(model, model_class):
@@ -137,7 +137,7 @@ class LearnedCodec(Codec):
     @property
     def model(self) -> nn.Module:
         if self._model is None:
-            from .weights import load_pretrained
+            from codeclab.learned.weights import load_pretrained
 
             self._model = load_pretrained(self._weights or self.model_name, self._device)
         return self._model
@@ -145,7 +145,7 @@ class LearnedCodec(Codec):
     @property
     def fingerprint(self) -> int:
         if self._fingerprint is None:
-            from .weights import weights_fingerprint
+            from codeclab.learned.weights import weights_fingerprint
 
             self._fingerprint = weights_fingerprint(self.model)
         return self._fingerprint
@@ -165,7 +165,7 @@ class LearnedCodec(Codec):
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
         import torch
 
-        from ..io.padding import crop, pad_to_multiple
+        from codeclab.io.padding import crop, pad_to_multiple
 
         quality = self.check_quality(quality)
         model, lmbda = self.model, self._lambda(quality)
@@ -180,7 +180,7 @@ class LearnedCodec(Codec):
         return Encoded(params, payload, to_uint8(crop(recon[0], height, width)).cpu(), stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
-        from ..io.padding import crop, padded_size
+        from codeclab.io.padding import crop, padded_size
 
         if header.color_format != ColorFormat.RGB or header.bit_depth != 8:
             raise BitstreamError(f"{self.name} pictures are 8-bit RGB, the header says "

@@ -45,10 +45,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..entropy.conditional import MEAN_STEPS
-from ..entropy.tables import ScaleGrid
-from .layers import Deconv, pixel_shuffle
-from .parallel import bands, for_each, row_workers, rows_with_halo
+from codeclab.entropy.conditional import MEAN_STEPS
+from codeclab.entropy.tables import ScaleGrid
+from codeclab.learned.layers import Deconv, pixel_shuffle
+from codeclab.learned.parallel import bands, for_each, row_workers, rows_with_halo
 
 #: Fraction bits of activations.
 ACT_FRAC = 12

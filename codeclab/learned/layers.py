@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..entropy.quantization import lower_bound
+from codeclab.entropy.quantization import lower_bound
 
 #: The pedestal of the non-negative reparametrisation (Ballé 2017).
 PEDESTAL = 2.0 ** -36

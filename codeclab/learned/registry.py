@@ -29,7 +29,7 @@ from types import ModuleType
 
 from torch import nn
 
-from ..errors import InputError
+from codeclab.errors import InputError
 
 Builder = Callable[..., nn.Module]
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from ..errors import InputError, UnsupportedError
-from ..io.files import atomic_write
+from codeclab.errors import InputError, UnsupportedError
+from codeclab.io.files import atomic_write
 
 if TYPE_CHECKING:  # has_pretrained answers without torch (``codeclab codecs`` asks it)
     import torch
@@ -86,7 +86,7 @@ def load_pretrained(name_or_path: str | os.PathLike, device: str | torch.device 
     """
     from safetensors import SafetensorError, safe_open
 
-    from .registry import build_model
+    from codeclab.learned.registry import build_model
 
     path = weights_path(name_or_path)
     if not path.is_file():

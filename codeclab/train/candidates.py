@@ -23,8 +23,8 @@ import json
 import shutil
 from pathlib import Path
 
-from ..errors import InputError
-from .relay_plan import SHARED_DATA, continues_plan, shipped_card, shipped_weights
+from codeclab.errors import InputError
+from codeclab.train.relay_plan import SHARED_DATA, continues_plan, shipped_card, shipped_weights
 
 #: The quick set: Kodak pictures of varied content, in the order they are taken.
 QUICK_PICTURES = ("kodim23", "kodim07", "kodim13", "kodim01", "kodim05", "kodim15", "kodim20", "kodim03")
@@ -53,9 +53,9 @@ def kodak_pictures(folder: Path, count: int) -> list[Path]:
 def measure(codec, pictures: list[Path], qualities: tuple[float, ...]) -> dict:
     """``{"bpp": [...], "psnr": [...]}``: per quality, the means over ``pictures`` of the
     file's bits per pixel and the PSNR-RGB of the decoder's picture."""
-    from .. import api
-    from ..eval.metrics import psnr_rgb
-    from ..io.image import read_image
+    from codeclab import api
+    from codeclab.eval.metrics import psnr_rgb
+    from codeclab.io.image import read_image
 
     images = [read_image(p) for p in pictures]
     bpp, psnr = [], []
@@ -72,7 +72,7 @@ def measure(codec, pictures: list[Path], qualities: tuple[float, ...]) -> dict:
 
 def anchor_curve(name: str, pictures: list[Path], cache: Path) -> dict:
     """An anchor codec's curve on ``pictures`` at its default qualities, cached in ``cache``."""
-    from ..codec import get_codec
+    from codeclab.codec import get_codec
 
     key = f"{name}:{','.join(p.stem for p in pictures)}"
     known = json.loads(cache.read_text()) if cache.is_file() else {}
@@ -87,7 +87,7 @@ def bd_against(anchor: dict, curve: dict) -> tuple[float | None, float | None]:
     """(BD-rate %, BD-PSNR dB) of ``curve`` against ``anchor`` (pchip); BD-rate is None while
     the PSNR ranges do not overlap (an early candidate below the anchor's lowest PSNR),
     BD-PSNR is None while the rate ranges do not."""
-    from ..eval.bdrate import bd_quality, bd_rate
+    from codeclab.eval.bdrate import bd_quality, bd_rate
 
     values = []
     for measure in (bd_rate, bd_quality):
@@ -112,7 +112,7 @@ def format_bd_rate(value: float | None) -> str:
 def score_weights(weights: Path, pictures: list[Path], qualities: tuple[float, ...], cache: Path,
                   anchors: tuple[str, ...] = ("jpeg",)) -> dict:
     """The score of ``weights`` (module docstring) against each of ``anchors``."""
-    from ..learned.codec import Learned
+    from codeclab.learned.codec import Learned
 
     card = json.loads(weights.with_suffix(".json").read_text())
     curve = measure(Learned(weights=weights), pictures, qualities)

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import InputError
-from ..io.files import atomic_write
+from codeclab.errors import InputError
+from codeclab.io.files import atomic_write
 
 _CHECKPOINT_NAME = re.compile(r"^step_(\d{8,})\.pt$")
 _TEMP_PREFIX, _TEMP_SUFFIX = ".step_", ".tmp"

@@ -25,8 +25,8 @@ import json
 import shlex
 import sys
 
-from ..errors import CodecLabError, InputError
-from .config import AMP_MODES, METRICS, SCHEDULES, TrainConfig
+from codeclab.errors import CodecLabError, InputError
+from codeclab.train.config import AMP_MODES, METRICS, SCHEDULES, TrainConfig
 
 #: CompressAI's quality-4 lambdas, the default trade-off of each metric.
 DEFAULT_LAMBDA = {"mse": 0.0130, "ms-ssim": 16.64}
@@ -158,7 +158,7 @@ def _command_line() -> str:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`~.config.TrainConfig` of parsed arguments (model modules imported first)."""
-    from ..learned.registry import load_model_module
+    from codeclab.learned.registry import load_model_module
 
     for spec in args.imports:
         load_model_module(spec)
@@ -181,7 +181,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def train_main(args: argparse.Namespace) -> int:
     """Run ``codeclab train``; user mistakes raise :class:`~codeclab.errors.InputError`."""
-    from .loop import train
+    from codeclab.train.loop import train
 
     summary = train(config_from_args(args))
     if "weights" in summary:  # rank 0

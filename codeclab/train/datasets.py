@@ -45,9 +45,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..errors import InputError
-from ..io.image import default_note, read_image
-from . import seeding
+from codeclab.errors import InputError
+from codeclab.io.image import default_note, read_image
+from codeclab.train import seeding
 
 #: File name endings scanned as pictures (anything else in the folder is ignored).
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"})

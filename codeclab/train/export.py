@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CodecLabError, InputError
-from ..learned.registry import build_model
-from ..learned.weights import WEIGHTS_DIR, save_pretrained
-from .checkpoint import latest_checkpoint, load_checkpoint
+from codeclab.errors import CodecLabError, InputError
+from codeclab.learned.registry import build_model
+from codeclab.learned.weights import WEIGHTS_DIR, save_pretrained
+from codeclab.train.checkpoint import latest_checkpoint, load_checkpoint
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -58,7 +58,7 @@ def rounded_model(state: dict, dtype: torch.dtype) -> torch.nn.Module:
 
 def pictures_in(folders: str | list[str] | None) -> int | None:
     """How many pictures the training folders hold now (None when one is not on this machine)."""
-    from .datasets import find_images
+    from codeclab.train.datasets import find_images
 
     folders = [folders] if isinstance(folders, str) else list(folders or [])
     if not folders or not all(Path(f).is_dir() for f in folders):

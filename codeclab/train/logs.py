@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import InputError
-from ..io.files import atomic_write
+from codeclab.errors import InputError
+from codeclab.io.files import atomic_write
 
 
 def require_tensorboard() -> None:

@@ -60,20 +60,20 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .. import __version__
-from ..errors import CodecLabError, InputError
-from ..io.image import default_note
-from ..learned.registry import build_model
-from . import seeding
-from .config import AMP_MODES, METRICS, RESUME_MUST_MATCH, SCHEDULES, TrainConfig
-from .checkpoint import (export_weights, hardware_description, latest_checkpoint, load_checkpoint,
+from codeclab import __version__
+from codeclab.errors import CodecLabError, InputError
+from codeclab.io.image import default_note
+from codeclab.learned.registry import build_model
+from codeclab.train import seeding
+from codeclab.train.config import AMP_MODES, METRICS, RESUME_MUST_MATCH, SCHEDULES, TrainConfig
+from codeclab.train.checkpoint import (export_weights, hardware_description, latest_checkpoint, load_checkpoint,
                          load_exported, remove_stale_temporaries, save_checkpoint)
-from .datasets import RandomCropDataset, load_validation_images, to_unit_float
-from .distributed import (DistributedContext, StepBatchSampler, gather_strings, init_distributed,
+from codeclab.train.datasets import RandomCropDataset, load_validation_images, to_unit_float
+from codeclab.train.distributed import (DistributedContext, StepBatchSampler, gather_strings, init_distributed,
                           mean_over_ranks, shutdown, wrap_model)
-from .logs import TrainingLog, require_tensorboard
-from .losses import MS_SSIM_MIN_SIDE, rate_distortion_loss
-from .validation import RateMeasure, validate
+from codeclab.train.logs import TrainingLog, require_tensorboard
+from codeclab.train.losses import MS_SSIM_MIN_SIDE, rate_distortion_loss
+from codeclab.train.validation import RateMeasure, validate
 
 def check_config(config: TrainConfig) -> None:
     """Refuse settings that cannot train, with one line naming the setting."""
@@ -259,7 +259,7 @@ def export_candidate(model: nn.Module, folder: Path, card: dict) -> Path:
     ``folder/step_XXXXXXXX.safetensors``: what the relay scores and may ship."""
     import copy
 
-    from ..learned.weights import save_pretrained
+    from codeclab.learned.weights import save_pretrained
 
     frozen = copy.deepcopy(model).cpu().eval()
     path, _ = save_pretrained(frozen, folder / f"step_{card['steps']:08d}.safetensors", card, dtype=torch.float16)

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from .config import METRICS
+from codeclab.train.config import METRICS
 
 #: pytorch-msssim's five scales pool four times by 2 with an 11-tap window: sides must exceed 160.
 MS_SSIM_MIN_SIDE = 161

@@ -33,10 +33,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import InputError
-from .candidates import add_score_arguments, format_bd_rate, read_scores, score
-from .config import TrainConfig
-from .relay_plan import (CANDIDATE_EVERY, DEFAULT_RUN, PLAN, SHARED_DATA, TRAINING_FOLDERS, continues_plan,
+from codeclab.errors import InputError
+from codeclab.train.candidates import add_score_arguments, format_bd_rate, read_scores, score
+from codeclab.train.config import TrainConfig
+from codeclab.train.relay_plan import (CANDIDATE_EVERY, DEFAULT_RUN, PLAN, SHARED_DATA, TRAINING_FOLDERS, continues_plan,
                          shipped_card, shipped_weights)
 
 
@@ -53,7 +53,7 @@ def relay_config(out: Path, *, data: list[str] | None = None, deadline: float | 
                  weights: Path | None = None, **overrides) -> TrainConfig:
     """The :class:`TrainConfig` of the next stretch: the plan, resumed from a local checkpoint
     when ``out`` has one, else started from the shipped ``weights`` (their card's step)."""
-    from .checkpoint import latest_checkpoint
+    from codeclab.train.checkpoint import latest_checkpoint
 
     settings = {**PLAN, **overrides}
     weights = weights or shipped_weights()
@@ -88,7 +88,7 @@ def _running_pid(out: Path) -> int | None:
 
 def start(args: argparse.Namespace) -> int:
     """``codeclab relay start``: launch ``relay run`` in the background at the lowest priority."""
-    from .cli import parse_deadline
+    from codeclab.train.cli import parse_deadline
 
     out = Path(args.out)
     pid = _running_pid(out)
@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from .cli import parse_deadline
-    from .loop import train
+    from codeclab.train.cli import parse_deadline
+    from codeclab.train.loop import train
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     """``codeclab relay status``: the running process, the newest checkpoint, candidates, shipped step."""
-    from .checkpoint import list_checkpoints
+    from codeclab.train.checkpoint import list_checkpoints
 
     out = Path(args.out)
     pid = _running_pid(out)

@@ -35,10 +35,10 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..eval.metrics import ms_ssim_rgb, psnr_rgb
-from ..io.padding import crop, pad_to_multiple
-from .datasets import to_unit_float
-from .losses import bits_per_pixel
+from codeclab.eval.metrics import ms_ssim_rgb, psnr_rgb
+from codeclab.io.padding import crop, pad_to_multiple
+from codeclab.train.datasets import to_unit_float
+from codeclab.train.losses import bits_per_pixel
 
 RateMeasure = Callable[..., tuple[int, Tensor]]
 

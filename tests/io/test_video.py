@@ -10,7 +10,8 @@ import torch
 
 from codeclab.bitstream.container import ColorFormat, Matrix, Range
 from codeclab.errors import InputError
-from codeclab.io.video import Video, read_video
+from codeclab.io.video import Video
+from codeclab.io.video_reader import read_video
 from codeclab.io.y4m import read_y4m
 
 av = pytest.importorskip("av")

@@ -15,16 +15,15 @@ from codeclab.bitstream import container
 from codeclab.cli import main as cli_main
 from codeclab.codec import get_codec
 from codeclab.entropy import rans
-from codeclab.entropy.shifted_tables import centre_and_phase, shifted_laplace_tables
+from codeclab.entropy.shifted_tables import centre_and_phase
 from codeclab.errors import BitstreamError
 from codeclab.io import read_image
 from codeclab.learned.overfit import arm as A
 from codeclab.learned.overfit.architecture import Architecture
 from codeclab.learned.overfit.decoder import decode_picture, reconstruct
-from codeclab.learned.overfit.encoder import (_networks, effort_of, forward, initial_parameters,
-                                              quantize_networks, _State)
+from codeclab.learned.overfit.encoder import (_networks, effort_of, forward, initial_parameters)
 from codeclab.learned.overfit.latents import decode_latents, encode_latents
-from codeclab.learned.overfit.syntax import integer_arm, pack_params, pack_payload, unpack_payload
+from codeclab.learned.overfit.syntax import integer_arm, pack_payload, unpack_payload
 
 TABLES = A.tables()
 

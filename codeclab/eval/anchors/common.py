@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ...codec import Codec
-from ...errors import BitstreamError, InputError
+from codeclab.codec import Codec
+from codeclab.errors import BitstreamError, InputError
 
 if TYPE_CHECKING:
     import torch

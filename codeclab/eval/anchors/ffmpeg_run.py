@@ -24,7 +24,7 @@ import re
 import subprocess
 from functools import lru_cache
 
-from ...errors import CodecLabError, UnsupportedError
+from codeclab.errors import CodecLabError, UnsupportedError
 
 #: Options every run starts with: no banner, no keyboard interaction, errors only.
 QUIET = ["-hide_banner", "-nostdin", "-loglevel", "error"]

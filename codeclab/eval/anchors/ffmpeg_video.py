@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...bitstream.container import ColorFormat, Matrix, Range
-from ...errors import BitstreamError, EncoderError, UnsupportedError
-from ...io.video import Video
-from .ffmpeg_image import max_decoded_pixels
-from .ffmpeg_run import run_ffmpeg, time_limit
+from codeclab.bitstream.container import ColorFormat, Matrix, Range
+from codeclab.errors import BitstreamError, EncoderError, UnsupportedError
+from codeclab.io.video import Video
+from codeclab.eval.anchors.ffmpeg_image import max_decoded_pixels
+from codeclab.eval.anchors.ffmpeg_run import run_ffmpeg, time_limit
 
 #: Seconds allowed per megapixel of all frames (VVenC medium runs at a few frames per
 #: second on QCIF on a 2-core machine; 60 s/MP leaves a wide margin).

@@ -20,10 +20,10 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from ...bitstream.container import ColorFormat, StreamHeader
-from ...codec import Encoded, register
-from ...errors import BitstreamError
-from .common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.codec import Encoded, register
+from codeclab.errors import BitstreamError
+from codeclab.eval.anchors.common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
 
 if TYPE_CHECKING:
     import torch

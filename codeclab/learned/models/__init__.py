@@ -15,11 +15,11 @@ All are variable-rate through gain units (:mod:`..gain`) and code through
 
 from __future__ import annotations
 
-from .base import SIZE_MULTIPLE, CompressionModel
-from .checkerboard import CheckerboardMeanScale
-from .factorized import FactorizedPrior
-from .hyperprior import ScaleHyperprior
-from .meanscale import MeanScaleHyperprior
+from codeclab.learned.models.base import SIZE_MULTIPLE, CompressionModel
+from codeclab.learned.models.checkerboard import CheckerboardMeanScale
+from codeclab.learned.models.factorized import FactorizedPrior
+from codeclab.learned.models.hyperprior import ScaleHyperprior
+from codeclab.learned.models.meanscale import MeanScaleHyperprior
 
 __all__ = ["SIZE_MULTIPLE", "CompressionModel", "FactorizedPrior", "ScaleHyperprior", "MeanScaleHyperprior",
            "CheckerboardMeanScale"]

@@ -33,15 +33,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ...entropy.conditional import GaussianConditional
-from ...entropy.factorized import EntropyBottleneck
-from ...entropy.quantization import from_symbols, to_symbols
-from ...entropy.stream import decode_symbols, encode_symbols
-from ...entropy.tables import CdfTables, ScaleGrid, parametric_tables
-from .. import banded, integer
-from ..gain import DEFAULT_LAMBDAS, GainUnits
-from ..layers import GDN, conv, deconv, parameters_key
-from ..parallel import row_workers
+from codeclab.entropy.conditional import GaussianConditional
+from codeclab.entropy.factorized import EntropyBottleneck
+from codeclab.entropy.quantization import from_symbols, to_symbols
+from codeclab.entropy.stream import decode_symbols, encode_symbols
+from codeclab.entropy.tables import CdfTables, ScaleGrid, parametric_tables
+from codeclab.learned import banded, integer
+from codeclab.learned.gain import DEFAULT_LAMBDAS, GainUnits
+from codeclab.learned.layers import GDN, conv, deconv, parameters_key
+from codeclab.learned.parallel import row_workers
 
 #: Pictures are coded padded to a multiple of this (four stride-2 layers, then two more).
 SIZE_MULTIPLE = 64

@@ -54,15 +54,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...entropy.conditional import GaussianConditional
-from ...entropy.factorized import EntropyBottleneck
-from ...entropy.quantization import from_symbols, quantize, to_symbols
-from .. import integer
-from ..gain import DEFAULT_LAMBDAS
-from ..registry import register_model
-from .base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program, check_picture,
+from codeclab.entropy.conditional import GaussianConditional
+from codeclab.entropy.factorized import EntropyBottleneck
+from codeclab.entropy.quantization import from_symbols, quantize, to_symbols
+from codeclab.learned import integer
+from codeclab.learned.gain import DEFAULT_LAMBDAS
+from codeclab.learned.registry import register_model
+from codeclab.learned.models.base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program, check_picture,
                    decode_gaussian, decoding, encode_gaussian, gaussian_likelihoods, leaky_relu)
-from .meanscale import gaussian_parameters, hyper_analysis, hyper_synthesis
+from codeclab.learned.models.meanscale import gaussian_parameters, hyper_analysis, hyper_synthesis
 
 #: Offsets (di, dj) of the context kernel's taps: those from a non-anchor onto anchors.
 CONTEXT_TAPS = tuple((di, dj) for di in range(-2, 3) for dj in range(-2, 3) if (di + dj) % 2)

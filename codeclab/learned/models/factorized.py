@@ -22,10 +22,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ...entropy.factorized import EntropyBottleneck
-from ..gain import DEFAULT_LAMBDAS
-from ..registry import register_model
-from .base import CompressionModel, bottleneck_likelihoods, check_picture, decoding
+from codeclab.entropy.factorized import EntropyBottleneck
+from codeclab.learned.gain import DEFAULT_LAMBDAS
+from codeclab.learned.registry import register_model
+from codeclab.learned.models.base import CompressionModel, bottleneck_likelihoods, check_picture, decoding
 
 
 class FactorizedPrior(CompressionModel):

@@ -26,14 +26,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ...entropy.conditional import GaussianConditional
-from ...entropy.factorized import EntropyBottleneck
-from ...entropy.quantization import quantize
-from .. import integer
-from ..gain import DEFAULT_LAMBDAS
-from ..layers import conv, deconv
-from ..registry import register_model
-from .base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program, check_picture,
+from codeclab.entropy.conditional import GaussianConditional
+from codeclab.entropy.factorized import EntropyBottleneck
+from codeclab.entropy.quantization import quantize
+from codeclab.learned import integer
+from codeclab.learned.gain import DEFAULT_LAMBDAS
+from codeclab.learned.layers import conv, deconv
+from codeclab.learned.registry import register_model
+from codeclab.learned.models.base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program, check_picture,
                    decode_gaussian, decoding, encode_gaussian, gaussian_likelihoods)
 
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ...kernels import kernel
+from codeclab.kernels import kernel
 from torch import Tensor
 
-from ...entropy import rans
-from ...entropy.shifted_tables import shifted_laplace_tables
-from ...entropy.tables import ScaleGrid
-from .architecture import CONTEXT
+from codeclab.entropy import rans
+from codeclab.entropy.shifted_tables import shifted_laplace_tables
+from codeclab.entropy.tables import ScaleGrid
+from codeclab.learned.overfit.architecture import CONTEXT
 
 #: Fraction bits of the integer ARM's activations.
 ARM_FRAC = 8

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from ...bitstream.container import ColorFormat, StreamHeader
-from ...codec import Codec, Encoded, register
-from ...errors import BitstreamError, InputError
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.codec import Codec, Encoded, register
+from codeclab.errors import BitstreamError, InputError
 
 if TYPE_CHECKING:
     import torch
@@ -51,7 +51,7 @@ class OverfitCodec(Codec):
 
     @classmethod
     def _describe(cls) -> str:
-        from .effort import EFFORTS
+        from codeclab.learned.overfit.effort import EFFORTS
 
         e = EFFORTS[cls.preset]
         a = e.architecture
@@ -60,7 +60,7 @@ class OverfitCodec(Codec):
                 f"{a.arm_hidden}, synthesis width {a.synthesis_width}, {a.macs_per_pixel():.0f} MAC/pixel to decode")
 
     def configure(self, *, effort: str | int | None = None, device: str | None = None) -> "OverfitCodec":
-        from .effort import effort_of
+        from codeclab.learned.overfit.effort import effort_of
 
         if effort is not None:
             try:
@@ -84,8 +84,8 @@ class OverfitCodec(Codec):
         return round(float(quality) * QUALITY_STEPS) / QUALITY_STEPS
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        from .encoder import effort_of, encode_picture
-        from .syntax import pack_params
+        from codeclab.learned.overfit.encoder import effort_of, encode_picture
+        from codeclab.learned.overfit.syntax import pack_params
 
         quality = self.check_quality(quality)
         effort = effort_of(self.effort)
@@ -104,7 +104,7 @@ class OverfitCodec(Codec):
         return Encoded(pack_params(effort.architecture, quality), encoded.payload, encoded.recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
-        from .decoder import decode_picture
+        from codeclab.learned.overfit.decoder import decode_picture
 
         if header.color_format != ColorFormat.RGB or header.bit_depth != 8:
             raise BitstreamError(f"{self.name} pictures are 8-bit RGB, the header says "
@@ -113,10 +113,10 @@ class OverfitCodec(Codec):
 
     def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes, show: tuple[str, ...]) -> bytes:
         """``info --show latents``: the decoded picture and every latent grid with its bits."""
-        from ...errors import UnsupportedError
-        from .decoder import decode_parts, reconstruct
-        from .drawing import LAYERS, draw_latents, grid_bits
-        from .syntax import integer_arm
+        from codeclab.errors import UnsupportedError
+        from codeclab.learned.overfit.decoder import decode_parts, reconstruct
+        from codeclab.learned.overfit.drawing import LAYERS, draw_latents, grid_bits
+        from codeclab.learned.overfit.syntax import integer_arm
 
         unknown = [layer for layer in show if layer not in LAYERS]
         if unknown or not show:
@@ -126,7 +126,7 @@ class OverfitCodec(Codec):
         return draw_latents(picture, grids, grid_bits(grids, integer_arm(q)))
 
     def describe_params(self, params: bytes) -> dict:
-        from .syntax import unpack_params
+        from codeclab.learned.overfit.syntax import unpack_params
 
         architecture, quality = unpack_params(params)
         return {"quality": quality, "lambda": quality_lambda(quality), "levels": architecture.levels,

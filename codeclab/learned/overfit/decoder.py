@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import BitstreamError
-from .latents import decode_latents
-from .synthesis import ACT_FRAC, combine, integer_to_pixels, synthesize
-from .architecture import MAX_PIXELS
-from .syntax import QuantizedNetworks, integer_arm, integer_synthesis, unpack_params, unpack_payload
+from codeclab.errors import BitstreamError
+from codeclab.learned.overfit.latents import decode_latents
+from codeclab.learned.overfit.synthesis import ACT_FRAC, combine, integer_to_pixels, synthesize
+from codeclab.learned.overfit.architecture import MAX_PIXELS
+from codeclab.learned.overfit.syntax import QuantizedNetworks, integer_arm, integer_synthesis, unpack_params, unpack_payload
 
 
 def reconstruct(grids: list[np.ndarray], q: QuantizedNetworks, height: int, width: int) -> torch.Tensor:

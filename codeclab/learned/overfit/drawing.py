@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from ...kernels import kernel
+from codeclab.kernels import kernel
 
-from ...entropy import rans
-from .arm import context_offsets, tables
-from .latents import _symbols
+from codeclab.entropy import rans
+from codeclab.learned.overfit.arm import context_offsets, tables
+from codeclab.learned.overfit.latents import _symbols
 
 LAYERS = ("latents",)
 

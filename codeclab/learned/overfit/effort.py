@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .architecture import Architecture
+from codeclab.learned.overfit.architecture import Architecture
 
 
 @dataclass(frozen=True)

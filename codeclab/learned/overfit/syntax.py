@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from ...kernels import kernel
+from codeclab.kernels import kernel
 
-from ...entropy import rans
-from ...errors import BitstreamError
-from .arm import ARM_FRAC, tables
-from .architecture import GROUPS, Architecture, group_of
-from .synthesis import ACT_FRAC, integer_bias
+from codeclab.entropy import rans
+from codeclab.errors import BitstreamError
+from codeclab.learned.overfit.arm import ARM_FRAC, tables
+from codeclab.learned.overfit.architecture import GROUPS, Architecture, group_of
+from codeclab.learned.overfit.synthesis import ACT_FRAC, integer_bias
 
 _PARAMS = struct.Struct(">HBBB")
 _GROUP = struct.Struct(">BBBB")
