@@ -18,12 +18,12 @@ reproduces it exactly. For external anchors it is what their own decoder returns
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.errors import InputError, UnsupportedError
+from codeclab.registry import Registry
 
 if TYPE_CHECKING:  # the interface names them; importing torch is left to the codecs that code
     import torch
@@ -127,60 +127,30 @@ class Codec:
 
 # -- registry ------------------------------------------------------------------------------
 
-#: Modules whose import registers the built-in codecs; imported on first lookup so that
-#: ``import codeclab`` stays light.
-BUILTIN_MODULES = ["codeclab.eval.anchors", "codeclab.classic.codec", "codeclab.learned.codec",
-                   "codeclab.learned.overfit.codec", "codeclab.hybrid.codec"]
-
-_BY_NAME: dict[str, type[Codec]] = {}
-_BY_ID: dict[int, type[Codec]] = {}
-_loaded = False
+#: Every codec, by name and by container id; built-in codecs are declared as the entry points
+#: ``codeclab.codecs`` in ``pyproject.toml``, exactly like a third-party codec.
+CODECS: Registry[type[Codec]] = Registry("codeclab.codecs", "codec")
 
 
 def register(cls: type[Codec]) -> type[Codec]:
     """Class decorator: make ``cls`` available by name and by container id."""
-    if cls.name in _BY_NAME and _BY_NAME[cls.name] is not cls:
-        raise ValueError(f"codec name {cls.name!r} registered twice")
-    if cls.codec_id in _BY_ID and _BY_ID[cls.codec_id] is not cls:
-        raise ValueError(f"codec id {cls.codec_id:#06x} registered twice")
-    _BY_NAME[cls.name] = cls
-    _BY_ID[cls.codec_id] = cls
-    return cls
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
+    return CODECS.add(cls.name, cls, id=cls.codec_id)
 
 
 def codec_names() -> list[str]:
-    _load_builtins()
-    return list(_BY_NAME)
+    return CODECS.names()
 
 
 def codec_class(name: str) -> type[Codec]:
     """The class registered as ``name`` (no instance is built: nothing the codec codes with loads)."""
-    _load_builtins()
-    if name not in _BY_NAME:
-        raise InputError(f"unknown codec {name!r}; known: {', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[name]
+    return CODECS.get(name)
 
 
 def get_codec(name: str) -> Codec:
     """Instantiate the codec registered as ``name``; ``InputError`` lists the known names."""
-    _load_builtins()
-    if name not in _BY_NAME:
-        raise InputError(f"unknown codec {name!r}; known: {', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[name]()
+    return CODECS.get(name)()
 
 
 def codec_for_id(codec_id: int) -> Codec:
-    from codeclab.errors import BitstreamError
-
-    _load_builtins()
-    if codec_id not in _BY_ID:
-        raise BitstreamError(f"bitstream made by unknown codec id {codec_id:#06x}")
-    return _BY_ID[codec_id]()
+    """The codec that wrote a container; ``BitstreamError`` for an id this build does not know."""
+    return CODECS.by_id(codec_id)()

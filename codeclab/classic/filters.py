@@ -12,25 +12,22 @@ returns the filtered planes plus its side information (on/off flags, ...), the d
 gets the side information back and must produce the *same* planes bit for bit. A filter is
 identified in the bitstream by its ``tool_id`` (one byte of the picture parameters), so a
 decoder needs no out-of-band knowledge: :func:`filter_for_id` finds the implementation,
-importing the modules in :data:`BUILTIN_FILTER_MODULES` on first use.
+which finds tools through :data:`PICTURE_TOOLS`.
 
 Planes are padded int32 (Y, Cb, Cr) 4:2:0 arrays, sides multiples of the 64x64 CTU.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable, Protocol
 
 import numpy as np
 
 from codeclab.bitstream.bits import read_uleb128, uleb128
 from codeclab.errors import BitstreamError
+from codeclab.registry import Registry
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-BUILTIN_FILTER_MODULES = ("codeclab.hybrid.loopfilter",)
-
 
 class PictureFilter(Protocol):
     """An in-loop filter stage after deblocking (encoder and decoder halves).
@@ -67,31 +64,25 @@ def replicate_edges(planes: Planes, size: tuple[int, int]) -> Planes:
     return tuple(out)
 
 
-_FACTORIES: dict[int, Callable[[], PictureFilter]] = {}
-_loaded = False
+#: The picture tools a bitstream can name: in-loop filters by their ``tool_id`` and, by name,
+#: the providers of neural intra programs (``"neural-intra"``). Tools of other packages are
+#: declared as the entry points ``codeclab.picture_tools`` and found on first use, so the
+#: classic codec never imports the module of a tool.
+PICTURE_TOOLS: Registry[Callable[[], object]] = Registry("codeclab.picture_tools", "picture tool")
 
 
-def register_filter(tool_id: int, factory: Callable[[], PictureFilter]) -> None:
+def register_filter(tool_id: int, factory: Callable[[], PictureFilter], name: str | None = None) -> None:
     """Make ``factory()`` the implementation of filter ``tool_id`` (1..255)."""
     if not 1 <= tool_id <= 255:
         raise ValueError(f"picture filter ids are 1..255, got {tool_id}")
-    _FACTORIES[tool_id] = factory
+    PICTURE_TOOLS.add(name or f"filter-{tool_id}", factory, id=tool_id)
 
 
 def filter_for_id(tool_id: int) -> PictureFilter:
     """The filter a bitstream names; ``BitstreamError`` for an id this build does not know."""
-    global _loaded
-    if tool_id not in _FACTORIES and not _loaded:
-        _loaded = True
-        for module in BUILTIN_FILTER_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as error:
-                if not (module + ".").startswith(f"{error.name}."):  # an import *inside* it failed
-                    raise
-    if tool_id not in _FACTORIES:
+    if not PICTURE_TOOLS.has_id(tool_id):
         raise BitstreamError(f"classic: unknown picture filter id {tool_id}")
-    return _FACTORIES[tool_id]()
+    return PICTURE_TOOLS.by_id(tool_id)()
 
 
 def split_side_info(payload: bytes) -> tuple[bytes, bytes]:

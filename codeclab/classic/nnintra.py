@@ -35,6 +35,7 @@ VVC treats MIP blocks).
 from __future__ import annotations
 
 import numpy as np
+from codeclab.errors import UnsupportedError
 from codeclab.kernels import kernel
 
 #: Luma mode of network head 0 (the 35 HEVC modes come first).
@@ -54,13 +55,15 @@ def empty_program() -> tuple:
 
 
 def intra_program(enabled: bool) -> tuple:
-    """The program a picture with ``neural_intra = enabled`` is coded with: the shipped one
-    (:func:`codeclab.hybrid.intra.shipped_program`, imported on first use), or none."""
+    """The program a picture with ``neural_intra = enabled`` is coded with: the one of the
+    picture tool ``"neural-intra"`` (:data:`~codeclab.classic.filters.PICTURE_TOOLS`), or none."""
     if not enabled:
         return empty_program()
-    from codeclab.hybrid.intra import shipped_program
+    from codeclab.classic.filters import PICTURE_TOOLS
 
-    return shipped_program()
+    if "neural-intra" not in PICTURE_TOOLS.names():
+        raise UnsupportedError("this installation has no neural intra tool (picture tool 'neural-intra')")
+    return PICTURE_TOOLS.get("neural-intra")()
 
 
 #: A program: ``(W1, B1, W2, B2, W3, B3, shifts)`` int64, indexed by size s = log2 n - 2:

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from codeclab.kernels import kernel
 
-from codeclab.classic.filters import Planes, plane_sizes, register_filter, replicate_edges
+from codeclab.classic.filters import Planes, plane_sizes, replicate_edges
 from codeclab.classic.partition import CTU_SIZE
 from codeclab.classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
 from codeclab.entropy.cabac import FINISH_ERRORS, contexts_at, decode_bin_stream, encode_bin_stream, update_context
@@ -243,5 +243,3 @@ class NeuralLoopFilter:
                                 flags[c].reshape(rows, cols), CTU_SIZE if c == 0 else CTU_SIZE // 2)
                      for c in range(3))
 
-
-register_filter(NEURAL_FILTER_ID, NeuralLoopFilter)

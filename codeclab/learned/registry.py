@@ -11,9 +11,9 @@ A model module registers a *builder*, a function of keyword arguments returning 
 
 The training loop and the command line know models only through :func:`build_model`, so a
 user's own model trains with ``codeclab train --import my_models.py --model my-net`` once
-its file calls :func:`register_model` (``--import`` is :func:`load_model_module`). The
-modules listed in :data:`BUILTIN_MODULES` are imported on first use, so that the package's
-own models are always registered.
+its file calls :func:`register_model` (``--import`` is :func:`load_model_module`). Built-in
+models, and those of installed plug-ins, are declared as the entry points ``codeclab.models``
+and imported on first use (:class:`codeclab.registry.Registry`).
 """
 
 from __future__ import annotations
@@ -30,26 +30,12 @@ from types import ModuleType
 from torch import nn
 
 from codeclab.errors import InputError
+from codeclab.registry import Registry
 
 Builder = Callable[..., nn.Module]
 
-#: Modules whose import registers the package's own models (each model file adds itself).
-BUILTIN_MODULES: list[str] = ["codeclab.learned.models", "codeclab.hybrid.network", "codeclab.hybrid.intra"]
-
-_BUILDERS: dict[str, Builder] = {}
-_loaded = False
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-
-
-def _qualified_name(builder: Builder) -> str:
-    return f"{builder.__module__}.{builder.__qualname__}"
+#: Every model builder by name.
+MODELS: Registry[Builder] = Registry("codeclab.models", "model")
 
 
 def register_model(name: str) -> Callable[[Builder], Builder]:
@@ -58,33 +44,21 @@ def register_model(name: str) -> Callable[[Builder], Builder]:
     Registering the same function twice is harmless (a module imported twice); two
     different builders under one name are a programming error (``ValueError``).
     """
-    if not name or name != name.strip():
-        raise ValueError(f"model name must be a non-empty word, got {name!r}")
 
     def decorate(builder: Builder) -> Builder:
-        known = _BUILDERS.get(name)
-        if known is not None and _qualified_name(known) != _qualified_name(builder):
-            raise ValueError(f"model name {name!r} registered twice "
-                             f"({_qualified_name(known)} and {_qualified_name(builder)})")
-        _BUILDERS[name] = builder
-        return builder
+        return MODELS.add(name, builder)
 
     return decorate
 
 
 def model_names() -> list[str]:
     """Names of all registered models, sorted."""
-    _load_builtins()
-    return sorted(_BUILDERS)
+    return sorted(MODELS.names())
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
     """A fresh model ``name`` built with ``kwargs``; unknown names or arguments -> ``InputError``."""
-    _load_builtins()
-    if name not in _BUILDERS:
-        known = ", ".join(sorted(_BUILDERS)) or "none registered"
-        raise InputError(f"unknown model {name!r}; known: {known}")
-    builder = _BUILDERS[name]
+    builder = MODELS.get(name)
     try:
         inspect.signature(builder).bind(**kwargs)
     except TypeError as exc:

@@ -1,0 +1,31 @@
+"""The neural tools hybrid lends the classic codec, registered as its picture tools.
+
+The classic codec names its tools only in the bitstream (a filter's id byte, the
+``neural_intra`` flag) and finds them in :data:`~codeclab.classic.filters.PICTURE_TOOLS`;
+this module, declared as a ``codeclab.picture_tools`` entry point, is where they are added.
+Each entry is a light factory: the networks and their kernels load when a picture uses them.
+"""
+
+from __future__ import annotations
+
+from codeclab.classic.filters import PICTURE_TOOLS, register_filter
+
+
+def neural_loop_filter():
+    """The neural in-loop filter (:class:`codeclab.hybrid.loopfilter.NeuralLoopFilter`)."""
+    from codeclab.hybrid.loopfilter import NeuralLoopFilter
+
+    return NeuralLoopFilter()
+
+
+def neural_intra_program() -> tuple:
+    """The shipped program of the network intra modes (:func:`codeclab.hybrid.intra.shipped_program`)."""
+    from codeclab.hybrid.intra import shipped_program
+
+    return shipped_program()
+
+
+# 1 is :data:`codeclab.hybrid.loopfilter.NEURAL_FILTER_ID` (the tool's own module is only
+# imported when a picture uses it; tests/hybrid check the two agree).
+register_filter(1, neural_loop_filter, name="neural-loop-filter")
+PICTURE_TOOLS.add("neural-intra", neural_intra_program)
