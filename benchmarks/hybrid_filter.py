@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from codeclab import api  # noqa: E402
 from codeclab.eval.metrics import psnr_rgb  # noqa: E402
-from codeclab.hybrid.weights import DEFAULT_WEIGHTS, load_program, program_facts  # noqa: E402
+from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, load_program, program_facts  # noqa: E402
 from codeclab.io import read_image  # noqa: E402
 
 KODAK = REPO.parent / "shared" / "data" / "kodak"

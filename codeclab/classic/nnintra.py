@@ -5,7 +5,7 @@ the reference samples, in the spirit of the fully connected intra predictors of 
 al., "Neural network based intra prediction for video coding" (SPIE 10752, 2018), which
 VVC later reduced to its affine matrix-based intra prediction (MIP, JVET-N0217). The
 network's weights are *data* handed to this kernel (a :data:`Program`); how they are
-trained and shipped is :mod:`codeclab.hybrid.intra`. For an n x n luma block,
+trained and shipped is :mod:`codeclab.hybrid.nip.training`. For an n x n luma block,
 ``log2 n = s + 2``, with the ``4n + 1`` substituted (unsmoothed) references of
 :mod:`.intra`::
 
@@ -25,7 +25,7 @@ at y = -1), each step ``((f - d) a + d b + f/2) >> log2 f`` -- MIP's up-sampling
 
 Everything is int64 arithmetic on integers, so encoder and decoder agree on every machine
 and thread count by construction; ``tests/hybrid/test_intra.py`` checks this kernel bit for
-bit against the vectorised torch version of :mod:`codeclab.hybrid.intra`.
+bit against the vectorised torch version of :mod:`codeclab.hybrid.nip.training`.
 
 Modes: the luma mode map stores network head ``k`` as mode ``NN_MODE_BASE + k``. For the
 most probable modes of later blocks and for chroma's DM such a block counts as planar (as

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import sys
@@ -31,9 +32,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-import multiprocessing
 
 from codeclab.errors import InputError
+from codeclab.eval.layout import bitstream_path, format_quality
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"}
 VIDEO_SUFFIXES = {".y4m", ".mp4", ".mkv", ".mov", ".avi", ".webm"}
@@ -63,10 +64,6 @@ class Point:
 
     def key(self) -> str:
         return f"{self.codec}/q{format_quality(self.quality)}/{self.item}"
-
-
-def format_quality(q: float) -> str:
-    return str(int(q)) if float(q) == int(q) else f"{q:g}"
 
 
 def discover(data: Path, media: str) -> tuple[list[Path], str]:
@@ -109,7 +106,7 @@ def measure_point(point: Point, out: Path) -> dict:
     from codeclab.eval import metrics
 
     codec = api.get_codec(point.codec)
-    clb = out / "bitstreams" / point.codec / f"q{format_quality(point.quality)}" / f"{point.item}.clb"
+    clb = bitstream_path(out, point.codec, point.quality, point.item)
     clb.parent.mkdir(parents=True, exist_ok=True)
     row: dict = {"codec": point.codec, "quality": point.quality, "item": point.item}
 
@@ -287,8 +284,8 @@ def write_reports(out: Path, rows: list[dict], results: dict, bd: list[dict], re
                   media: str, meta: dict, json_path: Path | None, sources: dict[str, str] | None = None) -> str:
     """Write per-image CSV, one JSON per codec, the RD plot, report.md and report.html (:mod:`.report_html`;
     ``sources`` maps each picture's name to its file, for the crops); return the Markdown report."""
-    from codeclab.io.files import atomic_write
     from codeclab.eval.plots import plot_rd
+    from codeclab.io.files import atomic_write
 
     cols = list(dict.fromkeys(k for r in rows for k in r))
     lines = [",".join(cols)]

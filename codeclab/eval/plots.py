@@ -22,8 +22,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from codeclab.io.files import atomic_write
 from codeclab.eval.metrics import ms_ssim_db
+from codeclab.io.files import atomic_write
 
 #: Keys tried, in order, when a requested key is missing: the shared anchors and published
 #: CompressAI results spell MS-SSIM on RGB either way.

@@ -23,6 +23,8 @@ import html
 import math
 from pathlib import Path
 
+from codeclab.eval.layout import bitstream_path, format_quality
+
 #: Side of the crops, in picture samples.
 CROP = 160
 
@@ -111,10 +113,8 @@ def _crops_section(out: Path, rows: list[dict], reference: str, sources: dict[st
     top, left = detailed_window(original)
     window = (slice(None), slice(top, top + CROP), slice(left, left + CROP))
     figures = [(f"original ({item})", "", original[window])]
-    from codeclab.eval.bench import format_quality
-
     for codec, row in chosen.items():
-        clb = out / "bitstreams" / codec / f"q{format_quality(row['quality'])}" / f"{item}.clb"
+        clb = bitstream_path(out, codec, row["quality"], item)
         if not clb.is_file():
             continue
         decoded = api.decode(clb.read_bytes())
@@ -146,7 +146,6 @@ def _number(value, digits: int = 2) -> str:
 def render_html(out: Path, rows: list[dict], results: dict, bd: list[dict], reference: str, media: str,
                 meta: dict, sources: dict[str, str]) -> str:
     """The page (module docstring); ``sources`` maps a picture's name to its file."""
-    from codeclab.eval.bench import format_quality
     from codeclab.eval.plots import rd_svg
 
     rate = "bpp" if media == "image" else "kbps"

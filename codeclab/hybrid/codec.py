@@ -34,7 +34,7 @@ class _NeuralLoopFilterOnFirstUse:
 
     def __get__(self, obj, owner):
         if self._filter is None:
-            from codeclab.hybrid.loopfilter import NeuralLoopFilter
+            from codeclab.hybrid.nnlf.tool import NeuralLoopFilter
 
             self._filter = NeuralLoopFilter()
         return self._filter

@@ -12,20 +12,20 @@ from codeclab.classic.filters import PICTURE_TOOLS, register_filter
 
 
 def neural_loop_filter():
-    """The neural in-loop filter (:class:`codeclab.hybrid.loopfilter.NeuralLoopFilter`)."""
-    from codeclab.hybrid.loopfilter import NeuralLoopFilter
+    """The neural in-loop filter (:class:`codeclab.hybrid.nnlf.tool.NeuralLoopFilter`)."""
+    from codeclab.hybrid.nnlf.tool import NeuralLoopFilter
 
     return NeuralLoopFilter()
 
 
 def neural_intra_program() -> tuple:
-    """The shipped program of the network intra modes (:func:`codeclab.hybrid.intra.shipped_program`)."""
-    from codeclab.hybrid.intra import shipped_program
+    """The shipped program of the network intra modes (:func:`codeclab.hybrid.nip.training.shipped_program`)."""
+    from codeclab.hybrid.nip.program import shipped_program
 
     return shipped_program()
 
 
-# 1 is :data:`codeclab.hybrid.loopfilter.NEURAL_FILTER_ID` (the tool's own module is only
+# 1 is :data:`codeclab.hybrid.nnlf.tool.NEURAL_FILTER_ID` (the tool's own module is only
 # imported when a picture uses it; tests/hybrid check the two agree).
 register_filter(1, neural_loop_filter, name="neural-loop-filter")
 PICTURE_TOOLS.add("neural-intra", neural_intra_program)

@@ -12,10 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.encoder import encode_planes
+from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.syntax import PictureParams
-from codeclab.hybrid.network import LoopFilterNet, integer_program, normalise
+from codeclab.hybrid.nnlf.training.network import (
+    LoopFilterNet,
+    integer_program,
+    normalise,
+)
 from codeclab.io.image import read_image
 
 QP = 37

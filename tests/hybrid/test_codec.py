@@ -11,13 +11,13 @@ import torch
 from codeclab import api
 from codeclab.bitstream.container import parse
 from codeclab.classic.codec import ClassicCodec
-from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.filters import join_side_info, split_side_info
+from codeclab.classic.pictures import rgb_to_planes
 from codeclab.classic.syntax import PictureParams
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError
 from codeclab.hybrid.codec import ClassicNIPCodec, ClassicNNCodec
-from codeclab.hybrid.loopfilter import NEURAL_FILTER_ID
+from codeclab.hybrid.nnlf.tool import NEURAL_FILTER_ID
 from codeclab.io.image import read_image
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.hybrid import int8
-from codeclab.hybrid.integer import (INT8_ACT_MAX, INT8_WEIGHT_MAX, IntegerLayer, Program, is_int8, residuals)
-from codeclab.hybrid.network import integer_program
+from codeclab.hybrid.nnlf import int8
+from codeclab.hybrid.nnlf.integer import INT8_ACT_MAX, INT8_WEIGHT_MAX, IntegerLayer, Program, is_int8
+from codeclab.hybrid.nnlf.runtime import residuals
+from codeclab.hybrid.nnlf.training.network import integer_program
 
 from .test_integer import reference_filter
 

@@ -7,13 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.hybrid.integer import (ACT_MAX, EXACT_BITS, INT8_RESIDUAL_MAX, WEIGHT_MAX, IntegerLayer, Program,
-                                     activation_frac, is_int8, residuals,
-                                     check_bound, filter_planes, integer_layer, layer_bound,
-                                     luma_input, chroma_input, macs_per_luma_sample, quantize_layer,
-                                     round_half_up, run_banded, run_layers, weight_exponent)
-
-from codeclab.hybrid.network import integer_program
+from codeclab.hybrid.nnlf.integer import ACT_MAX, EXACT_BITS, INT8_RESIDUAL_MAX, WEIGHT_MAX, IntegerLayer, Program, activation_frac, check_bound, chroma_input, integer_layer, is_int8, layer_bound, luma_input, macs_per_luma_sample, quantize_layer, round_half_up, run_banded, run_layers, weight_exponent
+from codeclab.hybrid.nnlf.runtime import filter_planes, residuals
+from codeclab.hybrid.nnlf.training.network import integer_program
 
 from .conftest import as_batch, random_network
 
@@ -32,7 +28,7 @@ def reference_conv(a: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.nd
 
 
 def reference_branch(layers, a: np.ndarray) -> np.ndarray:
-    """One branch of :mod:`codeclab.hybrid.integer` restated in int64 NumPy (arithmetic shifts)."""
+    """One branch of :mod:`codeclab.hybrid.nnlf.integer` restated in int64 NumPy (arithmetic shifts)."""
     for layer in layers:
         a = reference_conv(a, layer.weight.numpy(), layer.bias.numpy()) >> layer.shift.numpy()[:, None, None]
         if layer.ceiling is not None:
@@ -216,7 +212,7 @@ def test_rounding_and_calibration_rules():
 
 
 def test_cost_of_the_default_network():
-    from codeclab.hybrid.network import LoopFilterNet, integer_program
+    from codeclab.hybrid.nnlf.training.network import LoopFilterNet, integer_program
 
     model = LoopFilterNet()
     model.luma.act_frac.fill_(12)

@@ -8,13 +8,31 @@ import pytest
 import torch
 
 from codeclab.classic.intra import neighbouring_samples, substitute_references
-from codeclab.classic.nnintra import NN_MODE_BASE, empty_program, nn_predict, program_heads
+from codeclab.classic.nnintra import (
+    NN_MODE_BASE,
+    empty_program,
+    nn_predict,
+    program_heads,
+)
 from codeclab.classic.syntax import PictureParams, SequenceParams
 from codeclab.errors import BitstreamError, InputError
+from codeclab.hybrid.nip.program import (
+    DEFAULT_WEIGHTS,
+    check_program,
+    load_program,
+    program_fingerprint,
+    shipped_program,
+)
+from codeclab.hybrid.nip.training import (
+    SIZES,
+    IntraPredictionNet,
+    available_references,
+    integer_predict,
+    integer_program,
+    interpolation_weights,
+    save_program,
+)
 from codeclab.io.image import read_image
-from codeclab.hybrid.intra import (DEFAULT_WEIGHTS, SIZES, IntraPredictionNet, available_references,
-                                   check_program, integer_predict, integer_program, interpolation_weights,
-                                   load_program, program_fingerprint, save_program, shipped_program)
 
 
 def random_network(seed: int = 0, scale: float = 0.05) -> IntraPredictionNet:
@@ -146,9 +164,9 @@ def test_shipped_program_is_valid():
 
 
 def test_classic_nn_uses_network_modes_and_decodes_exactly(sample_image_path):
-    from codeclab.classic.pictures import rgb_to_planes
     from codeclab.classic.decoder import decode_payload
     from codeclab.classic.encoder import encode_planes
+    from codeclab.classic.pictures import rgb_to_planes
 
     params = PictureParams(qp=32, neural_intra=True)
     original = rgb_to_planes(read_image(sample_image_path)[:, :128, :128].contiguous(), params.matrix)

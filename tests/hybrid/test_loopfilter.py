@@ -10,13 +10,25 @@ import pytest
 
 from codeclab.classic.filters import filter_for_id
 from codeclab.errors import BitstreamError
-from codeclab.hybrid.integer import filter_planes, program_fingerprint
-from codeclab.hybrid.loopfilter import (HEAD_BYTES, NEURAL_FILTER_ID, OFF, ON, PER_CTU, SCALES, NeuralLoopFilter,
-                                        choose_mode, ctu_select, ctu_sse, read_side_info, write_side_info)
-from codeclab.hybrid.network import integer_program
+from codeclab.hybrid.nnlf.integer import program_fingerprint
+from codeclab.hybrid.nnlf.runtime import filter_planes
+from codeclab.hybrid.nnlf.tool import (
+    HEAD_BYTES,
+    NEURAL_FILTER_ID,
+    OFF,
+    ON,
+    PER_CTU,
+    SCALES,
+    NeuralLoopFilter,
+    choose_mode,
+    ctu_select,
+    ctu_sse,
+    read_side_info,
+    write_side_info,
+)
+from codeclab.hybrid.nnlf.training.network import integer_program
 
 from .conftest import random_network
-
 
 #: The coded crop fills its CTUs: no padding.
 SIZE = (128, 128)

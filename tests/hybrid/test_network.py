@@ -9,16 +9,21 @@ import json
 import numpy as np
 import torch
 
-from codeclab.hybrid.integer import filter_planes
-from codeclab.hybrid.network import LoopFilterNet, fake_round, integer_program, nnlf
-from codeclab.hybrid.pairs import build_pairs
-from codeclab.hybrid.weights import export, load_program
+from codeclab.hybrid.nnlf.runtime import filter_planes
+from codeclab.hybrid.nnlf.training.export import export
+from codeclab.hybrid.nnlf.training.network import (
+    LoopFilterNet,
+    fake_round,
+    integer_program,
+    nnlf,
+)
+from codeclab.hybrid.nnlf.training.pairs import build_pairs
+from codeclab.hybrid.nnlf.weights import load_program
 from codeclab.learned.registry import build_model
 from codeclab.train.config import TrainConfig
 from codeclab.train.loop import train
 
 from .conftest import as_batch
-
 
 TINY = {"luma_channels": 4, "luma_layers": 3, "chroma_channels": 4, "chroma_layers": 3}
 

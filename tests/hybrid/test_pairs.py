@@ -9,7 +9,14 @@ import torch
 
 from codeclab.classic.codec import ClassicCodec
 from codeclab.errors import InputError
-from codeclab.hybrid.pairs import PairDataset, build_pairs, code_crop, downscale, load_shard, loss_mask
+from codeclab.hybrid.nnlf.training.pairs import (
+    PairDataset,
+    build_pairs,
+    code_crop,
+    downscale,
+    load_shard,
+    loss_mask,
+)
 from codeclab.io.image import read_image
 
 
@@ -21,8 +28,8 @@ def test_a_pair_is_what_the_classic_codec_reconstructs(sample_image_path):
     crop = read_image(sample_image_path)[:, :64, :64].contiguous()
     pair = code_crop(crop, 35)
     encoded = ClassicCodec().encode_image(crop, 35)
-    from codeclab.classic.pictures import planes_to_rgb
     from codeclab.bitstream.container import Matrix
+    from codeclab.classic.pictures import planes_to_rgb
 
     planes = tuple(pair[k].astype(np.int32) for k in ("recon_y", "recon_cb", "recon_cr"))
     assert torch.equal(planes_to_rgb(planes, 64, 64, Matrix.BT709), encoded.recon)

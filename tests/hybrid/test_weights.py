@@ -9,9 +9,19 @@ import torch
 from safetensors.torch import save
 
 from codeclab.errors import InputError, UnsupportedError
-from codeclab.hybrid.integer import EXACT_BITS, check_bound, layer_bound, program_fingerprint
-from codeclab.hybrid.weights import (DEFAULT_WEIGHTS, PROGRAM_KIND, load_program, program_tensors,
-                                     save_program)
+from codeclab.hybrid.nnlf.integer import (
+    EXACT_BITS,
+    check_bound,
+    layer_bound,
+    program_fingerprint,
+)
+from codeclab.hybrid.nnlf.training.export import save_program
+from codeclab.hybrid.nnlf.weights import (
+    DEFAULT_WEIGHTS,
+    PROGRAM_KIND,
+    load_program,
+    program_tensors,
+)
 
 
 def test_round_trip_keeps_every_integer(program, tmp_path):
@@ -64,7 +74,7 @@ def test_the_shipped_program_is_exact_and_described_by_its_card():
 
 
 def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
-    from codeclab.hybrid.weights import main
+    from codeclab.hybrid.nnlf.training.export import main
 
     target = tmp_path / "nnlf.safetensors"
     target.write_bytes(b"keep me")
@@ -73,8 +83,12 @@ def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
 
 
 def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_path):
-    from codeclab.hybrid.network import integer_program
-    from codeclab.hybrid.weights import float_network, main, training_record
+    from codeclab.hybrid.nnlf.training.export import (
+        float_network,
+        main,
+        training_record,
+    )
+    from codeclab.hybrid.nnlf.training.network import integer_program
     from codeclab.train.checkpoint import load_exported
 
     program = load_program(DEFAULT_WEIGHTS)
@@ -96,7 +110,7 @@ def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_pat
 
 
 def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsys):
-    from codeclab.hybrid.weights import main
+    from codeclab.hybrid.nnlf.training.export import main
 
     program = load_program(DEFAULT_WEIGHTS)
     save_program(tmp_path / "nnlf", program, {"model": "nnlf"})
@@ -118,8 +132,8 @@ def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsy
 def test_the_8_bit_form_round_trips_and_turns_back_into_its_network(int8_network, tmp_path):
     """Per-channel shifts and the ceilings survive the file; the float network it turns back
     into is an int8 one and gives the same program."""
-    from codeclab.hybrid.network import integer_program
-    from codeclab.hybrid.weights import float_network
+    from codeclab.hybrid.nnlf.training.export import float_network
+    from codeclab.hybrid.nnlf.training.network import integer_program
 
     program = integer_program(int8_network)
     path, _ = save_program(tmp_path / "p8.safetensors", program, {})

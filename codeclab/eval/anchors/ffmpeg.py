@@ -45,7 +45,14 @@ from typing import TYPE_CHECKING, ClassVar
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError, UnsupportedError
-from codeclab.eval.anchors.common import AnchorCodec, LazyText, pack_params, rgb_array, rgb_tensor, unpack_params
+from codeclab.eval.anchors.common import (
+    AnchorCodec,
+    LazyText,
+    pack_params,
+    rgb_array,
+    rgb_tensor,
+    unpack_params,
+)
 from codeclab.eval.anchors.ffmpeg_image import decode_picture, encode_picture
 from codeclab.eval.anchors.ffmpeg_run import ffmpeg_version
 
@@ -122,8 +129,8 @@ class FfmpegAnchor(AnchorCodec):
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
         if not self.supports_video:
             raise UnsupportedError(f"codec {self.name} does not code video")
-        from codeclab.io.video import Video
         from codeclab.eval.anchors.ffmpeg_video import decode_sequence, encode_sequence
+        from codeclab.io.video import Video
 
         quality = self.check_quality(quality)
         params = pack_params(quality, intra_period)
@@ -138,8 +145,8 @@ class FfmpegAnchor(AnchorCodec):
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
         if not self.supports_video:
             raise UnsupportedError(f"codec {self.name} does not code video")
-        from codeclab.io.video import Video
         from codeclab.eval.anchors.ffmpeg_video import decode_sequence
+        from codeclab.io.video import Video
 
         unpack_params(params)
         if header.color_format != ColorFormat.YUV420 or header.fps is None:

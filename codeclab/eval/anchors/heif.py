@@ -21,7 +21,15 @@ import numpy as np
 from codeclab.bitstream.container import StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError, UnsupportedError
-from codeclab.eval.anchors.common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
+from codeclab.eval.anchors.common import (
+    AnchorCodec,
+    LazyText,
+    one_line,
+    pack_params,
+    rgb_array,
+    rgb_tensor,
+    unpack_params,
+)
 from codeclab.eval.anchors.pillow import _check_rgb_header
 
 if TYPE_CHECKING:

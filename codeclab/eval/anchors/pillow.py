@@ -23,7 +23,15 @@ from PIL import Image, features
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError
-from codeclab.eval.anchors.common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
+from codeclab.eval.anchors.common import (
+    AnchorCodec,
+    LazyText,
+    one_line,
+    pack_params,
+    rgb_array,
+    rgb_tensor,
+    unpack_params,
+)
 
 if TYPE_CHECKING:
     import torch

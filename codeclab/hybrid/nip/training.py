@@ -37,24 +37,33 @@ forward in ``tests/hybrid/test_intra.py``); the shipped card records the differe
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from codeclab.classic.intra import predict_all_modes, reference_positions, substitute_references
+from codeclab.classic.intra import (
+    predict_all_modes,
+    reference_positions,
+    substitute_references,
+)
 from codeclab.classic.nnintra import BOUNDARY, GRID, INPUTS
-from codeclab.errors import CodecLabError, InputError, UnsupportedError
+from codeclab.errors import CodecLabError, InputError
+from codeclab.hybrid.nip.program import (
+    DEFAULT_WEIGHTS,
+    FILE_DTYPES,
+    PROGRAM_FIELDS,
+    PROGRAM_KIND,
+    check_program,
+    program_fingerprint,
+)
 from codeclab.io.files import atomic_write
 from codeclab.learned.registry import register_model
-from codeclab.learned.weights import WEIGHTS_DIR
 from codeclab.train import seeding
 
 #: Registry name (``codeclab train --model nip``).
@@ -244,13 +253,13 @@ class BlockDataset(torch.utils.data.Dataset):
     aligned to n. Uses the luma of the pair shards of :mod:`.pairs` (kept in memory)."""
 
     def __init__(self, root: str | os.PathLike, seed: int) -> None:
-        from codeclab.hybrid.pairs import load_shard
+        from codeclab.hybrid.nnlf.training.pairs import load_shard
 
         root = Path(root)
         paths = sorted(root.glob("*.npz")) if root.is_dir() else []
         if not paths:
             raise InputError(f"{root} holds no training pairs (*.npz): make them with "
-                             f"'python -m codeclab.hybrid.pairs --data PHOTOS --out {root}'")
+                             f"'python -m codeclab.hybrid.nnlf.training.pairs --data PHOTOS --out {root}'")
         shards = [load_shard(p) for p in paths]
         self.paths = paths
         self.recon = [torch.from_numpy(s["recon_y"]) for s in shards]
@@ -323,49 +332,6 @@ def integer_predict(refs: Tensor, n: int, head: int, program: tuple[np.ndarray, 
     return upsample(grid, refs.to(torch.int64), n, exact=True)
 
 
-# -- the shipped program: safetensors + model card -----------------------------------------------
-#: The program ``classic-nn`` codes with (its card beside it, ``nip.json``).
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "nip.safetensors"
-#: Name in the safetensors header.
-PROGRAM_KIND = "nip-integer"
-PROGRAM_FIELDS = ("w1", "b1", "w2", "b2", "w3", "b3", "shifts")
-#: Stored types: weights fit int32 (their bound is 2^24), biases and shifts are kept as int64.
-FILE_DTYPES = {"w1": np.int32, "b1": np.int64, "w2": np.int32, "b2": np.int64, "w3": np.int32, "b3": np.int64,
-               "shifts": np.int64}
-#: Bounds that keep every sum of the kernel far inside int64 (|w| |x| H <= 2^24 2^16 2^8).
-MAX_WEIGHT, MAX_BIAS, MAX_HIDDEN, MAX_SHIFT = 1 << 24, 1 << 40, 256, 40
-
-
-def check_program(program: tuple[np.ndarray, ...]) -> None:
-    """``ValueError`` unless ``program`` has the kernel's layout and stays inside its bounds."""
-    if len(program) != len(PROGRAM_FIELDS):
-        raise ValueError(f"expected the {len(PROGRAM_FIELDS)} arrays {', '.join(PROGRAM_FIELDS)}")
-    w1, b1, w2, b2, w3, b3, shifts = program
-    hidden = w1.shape[1] if w1.ndim == 3 else 0
-    outputs = w3.shape[1] if w3.ndim == 3 else 0
-    heads = outputs // (GRID * GRID)
-    expected = {"w1": (4, hidden, INPUTS), "b1": (4, hidden), "w2": (4, hidden, hidden), "b2": (4, hidden),
-                "w3": (4, outputs, hidden), "b3": (4, outputs), "shifts": (4, 3)}
-    for name, array in zip(PROGRAM_FIELDS, program):
-        if array.shape != expected[name] or array.dtype != np.int64:
-            raise ValueError(f"{name}: {array.dtype} {array.shape}, expected int64 {expected[name]}")
-    if not 1 <= hidden <= MAX_HIDDEN or heads not in (1, 2, 4, 8) or outputs != heads * GRID * GRID:
-        raise ValueError(f"{hidden} hidden units and {outputs} outputs: expected 1..{MAX_HIDDEN} and 64 per head, "
-                         f"1, 2, 4 or 8 heads")
-    if max(np.abs(w).max() for w in (w1, w2, w3)) >= MAX_WEIGHT or max(np.abs(b).max() for b in (b1, b2, b3)) >= MAX_BIAS:
-        raise ValueError("a weight or bias outside the kernel's bounds")
-    if (shifts < 0).any() or (shifts > MAX_SHIFT).any():
-        raise ValueError(f"a shift outside 0..{MAX_SHIFT}")
-
-
-def program_fingerprint(program: tuple[np.ndarray, ...]) -> str:
-    """First 8 hex digits of the SHA-256 of the program's arrays (which program a card means)."""
-    digest = hashlib.sha256()
-    for array in program:
-        digest.update(np.ascontiguousarray(array, dtype="<i8").tobytes())
-    return digest.hexdigest()[:8]
-
-
 def program_cost(hidden: int, heads: int) -> dict:
     """Parameters (without the padding of the 4x4 outputs) and the multiply-accumulates per
     predicted sample of one network mode, by block size."""
@@ -394,36 +360,9 @@ def save_program(path: str | os.PathLike, program: tuple[np.ndarray, ...], card:
     return path, card_path
 
 
-def load_program(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
-    """Read and check a program file; ``InputError`` names what is wrong."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="np") as f:
-            if (f.metadata() or {}).get("codeclab.model") != PROGRAM_KIND:
-                raise ValueError(f"not a {PROGRAM_KIND} program")
-            arrays = [f.get_tensor(name) for name in PROGRAM_FIELDS]
-        for name, array in zip(PROGRAM_FIELDS, arrays):
-            if array.dtype != FILE_DTYPES[name]:
-                raise ValueError(f"{name}: {array.dtype}, expected {np.dtype(FILE_DTYPES[name])}")
-        program = tuple(array.astype(np.int64) for array in arrays)
-        check_program(program)
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
-        raise InputError(f"neural intra program {path}: {' '.join(str(exc).split())}") from None
-    return program
-
-
-@lru_cache(maxsize=1)
-def shipped_program() -> tuple[np.ndarray, ...]:
-    """The program of :data:`DEFAULT_WEIGHTS` (loaded once)."""
-    if not DEFAULT_WEIGHTS.exists():
-        raise UnsupportedError(f"this installation has no neural intra program ({DEFAULT_WEIGHTS})")
-    return load_program(DEFAULT_WEIGHTS)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Export trained float weights (``codeclab train --model nip``) as the shipped program."""
-    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.intra", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.nip.training", description=main.__doc__)
     parser.add_argument("weights", nargs="?", help="RUN/nip.safetensors of a codeclab train run")
     parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program file (default: the shipped one)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing program")

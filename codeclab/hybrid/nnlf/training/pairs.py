@@ -32,8 +32,8 @@ are kept: the network learns both its interior and its border behaviour exactly 
 
 Never train on Kodak: it is the evaluation set.
 
-    python -m codeclab.hybrid.pairs --data ../shared/data/train --out /work/runs/nnlf_data
-    python -m codeclab.hybrid.pairs --data ../shared/data/train --out /work/runs/nnlf_s60 --scale 0.6 --seed 1
+    python -m codeclab.hybrid.nnlf.training.pairs --data ../shared/data/train --out /work/runs/nnlf_data
+    python -m codeclab.hybrid.nnlf.training.pairs --data ../shared/data/train --out /work/runs/nnlf_s60 --scale 0.6 --seed 1
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ PAIRS = 16
 
 def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
     """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``."""
-    from codeclab.classic.pictures import rgb_to_planes
     from codeclab.classic.encoder import encode_planes
+    from codeclab.classic.pictures import rgb_to_planes
     from codeclab.classic.syntax import PictureParams
 
     params = PictureParams(qp=qp)
@@ -173,7 +173,7 @@ class PairDataset(torch.utils.data.Dataset):
         self.paths = sorted(root.glob("*.npz")) if root.is_dir() else []
         if not self.paths:
             raise InputError(f"{root} holds no training pairs (*.npz): make them with "
-                             f"'python -m codeclab.hybrid.pairs --data PHOTOS --out {root}'")
+                             f"'python -m codeclab.hybrid.nnlf.training.pairs --data PHOTOS --out {root}'")
         if window % 2 or margin % 2 or window <= 2 * margin:
             raise InputError(f"window {window} and margin {margin} must be even, the window more than twice the margin")
         shards = [load_shard(p) for p in self.paths]
@@ -208,7 +208,7 @@ class PairDataset(torch.utils.data.Dataset):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.pairs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.nnlf.training.pairs", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="folder of training photos (never Kodak)")
     parser.add_argument("--out", required=True, help="folder of the shards (one .npz per photo)")
     parser.add_argument("--crops", type=int, default=15, help="crops per photo (default %(default)s)")

@@ -52,16 +52,23 @@ import os
 from pathlib import Path
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.classic.filters import Planes, plane_sizes, replicate_edges
 from codeclab.classic.partition import CTU_SIZE
 from codeclab.classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
-from codeclab.entropy.cabac import FINISH_ERRORS, contexts_at, decode_bin_stream, encode_bin_stream, update_context
+from codeclab.entropy.cabac import (
+    FINISH_ERRORS,
+    contexts_at,
+    decode_bin_stream,
+    encode_bin_stream,
+    update_context,
+)
 from codeclab.entropy.rate import ONE_BIT, flag_costs
 from codeclab.errors import BitstreamError
-from codeclab.hybrid.integer import Program, apply_residual, program_fingerprint, residuals
-from codeclab.hybrid.weights import DEFAULT_WEIGHTS, load_program
+from codeclab.hybrid.nnlf.integer import Program, program_fingerprint
+from codeclab.hybrid.nnlf.runtime import apply_residual, residuals
+from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, load_program
+from codeclab.kernels import kernel
 
 #: The tool id of this filter in the classic codec's picture parameters.
 NEURAL_FILTER_ID = 1
@@ -242,4 +249,3 @@ class NeuralLoopFilter:
                      ctu_select(recon[c], apply_residual(recon[c], residual[c], scales[c]),
                                 flags[c].reshape(rows, cols), CTU_SIZE if c == 0 else CTU_SIZE // 2)
                      for c in range(3))
-

@@ -82,11 +82,28 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from codeclab.hybrid.nnlf.integer import (
+    ACT_MAX,
+    INPUT_FRAC,
+    INT8_ACT_MAX,
+    INT8_RESIDUAL_MAX,
+    OUTPUT_FRAC,
+    Layers,
+    Program,
+    activation_frac,
+    channel_exponents,
+    chroma_input,
+    input_max_of,
+    int8_layer,
+    integer_layer,
+    luma_input,
+    luma_residual,
+    quantize_channels,
+    quantize_layer,
+    round_half_up,
+    weight_exponent,
+)
 from codeclab.learned.registry import register_model
-from codeclab.hybrid.integer import (ACT_MAX, INPUT_FRAC, INT8_ACT_MAX, INT8_RESIDUAL_MAX, OUTPUT_FRAC, Layers, Program,
-                      activation_frac, channel_exponents, chroma_input, input_max_of, int8_layer, integer_layer,
-                      luma_input, luma_residual, quantize_channels, quantize_layer, round_half_up,
-                      weight_exponent)
 
 #: Registry name of the network (``codeclab train --model nnlf``).
 MODEL_NAME = "nnlf"
@@ -248,7 +265,7 @@ class LoopFilterNet(nn.Module):
     # -- hooks of codeclab train (a tool that brings its own samples and loss) ------------------
     def training_dataset(self, data: str, crop: int, seed: int) -> torch.utils.data.Dataset:
         """Windows of ``crop`` luma samples from the training pairs in ``data`` (:mod:`.pairs`)."""
-        from codeclab.hybrid.pairs import PairDataset
+        from codeclab.hybrid.nnlf.training.pairs import PairDataset
 
         return PairDataset(data, crop, self.receptive_radius, seed)
 
