@@ -25,7 +25,7 @@ from codeclab.io import read_image
 from codeclab.io.y4m import read_y4m
 
 SAMPLES = Path(__file__).resolve().parents[1] / "codeclab" / "data" / "samples"
-ANCHOR_PACKAGES = ("codeclab.eval.anchors", "codeclab.anchors")
+ANCHOR_PACKAGES = ("codeclab.anchors", "codeclab.anchors")
 
 
 def in_house(name: str) -> bool:

@@ -5,21 +5,20 @@ a neural in-loop filter after deblocking::
 
     intra prediction (+ network modes) ─► ... ─► deblocking ─► neural loop filter (tool id 1) ─► picture
 
-- :mod:`.intra` -- neural intra prediction: small perceptrons per block size (reference
-  samples in, blocks out), registered as model ``nip`` for ``codeclab train``, and their
-  integer program, which :mod:`codeclab.classic.nnintra` runs inside the classic codec;
-- :mod:`.network` -- the filter's CNN (luma on its 2x2 phases and chroma, both at chroma
-  resolution, QP as an input), float and quantisation-aware, registered as model ``nnlf``
-  for ``codeclab train``;
-- :mod:`.integer` -- the network as an integer program whose output is provably the same on
-  every machine and thread count (every partial sum below 2^24);
-- :mod:`.int8` -- the program's 8-bit form on uint8 x int8 convolutions: the same integers,
-  about five times faster, where a load-time probe confirms the CPU's kernels are exact;
-- :mod:`.loopfilter` -- the :class:`~codeclab.classic.filters.PictureFilter`: per-component,
-  per-CTU on/off decisions by RDO, flags coded with CABAC;
-- :mod:`.codec` -- ``classic-nn``, the classic codec with both tools on;
-- :mod:`.pairs` -- training pairs (classic reconstructions and originals) and their dataset;
-- :mod:`.weights` -- the shipped integer program (safetensors + model card) and its export.
+- :mod:`.nip` -- neural intra prediction: small perceptrons per block size (reference
+  samples in, blocks out). :mod:`.nip.program` loads the shipped integer program that
+  :mod:`codeclab.classic.nnintra` runs inside the classic codec; :mod:`.nip.training` holds
+  the network (model ``nip`` of ``codeclab train``), its block dataset and the export;
+- :mod:`.nnlf` -- the neural in-loop filter. Runtime: :mod:`.nnlf.integer` (the network as
+  an integer program, the same on every machine: every partial sum below 2^24),
+  :mod:`.nnlf.int8` (the same integers on uint8 x int8 convolutions, where a load-time probe
+  confirms the CPU's kernels are exact), :mod:`.nnlf.runtime` (filtering a picture),
+  :mod:`.nnlf.weights` (the shipped program) and :mod:`.nnlf.tool` (the
+  :class:`~codeclab.classic.filters.PictureFilter`: per-CTU on/off by RDO, flags in CABAC).
+  Training: :mod:`.nnlf.training` (the CNN, model ``nnlf``; training pairs; export);
+- :mod:`.tools` -- registers both as the classic codec's picture tools (entry point
+  ``codeclab.picture_tools``): classic finds them there and never imports this package;
+- :mod:`.codec` -- ``classic-nn`` (both tools) and ``classic-nip`` (intra modes only).
 
 Training, from photos to shipped weights (the shipped program's card records the exact
 commands, steps and times of its runs)::
@@ -29,12 +28,12 @@ commands, steps and times of its runs)::
                    --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true int8=true --init runs/nnlf_float/nnlf.safetensors \\
                    --data runs/nnlf_data --out runs/nnlf_qat --steps 300 --batch-size 16 --crop 128 --lr 1e-4 --warmup 20
-    python -m codeclab.hybrid.nnlf.weights runs/nnlf_qat/nnlf.safetensors --force
+    python -m codeclab.hybrid.nnlf.training.export runs/nnlf_qat/nnlf.safetensors --force
 
 To train on from the shipped program instead of from scratch, start the float run from
 its float form (``--init runs/start.safetensors``)::
 
-    python -m codeclab.hybrid.nnlf.weights --to-float runs/start.safetensors
+    python -m codeclab.hybrid.nnlf.training.export --to-float runs/start.safetensors
 
 The intra modes train on the same pairs (blocks of every size cut from them) and export
 straight to their integer program (``codeclab/data/weights/nip.json`` records the run)::

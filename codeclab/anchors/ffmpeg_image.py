@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.errors import BitstreamError, EncoderError
-from codeclab.eval.anchors.ffmpeg_run import run_ffmpeg, time_limit
+from codeclab.anchors.ffmpeg_run import run_ffmpeg, time_limit
 
 _SWSCALE_FLAGS = "flags=accurate_rnd+full_chroma_int+bitexact"
 

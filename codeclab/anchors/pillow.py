@@ -23,7 +23,7 @@ from PIL import Image, features
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError
-from codeclab.eval.anchors.common import (
+from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
     one_line,

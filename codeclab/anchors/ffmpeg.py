@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, ClassVar
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError, UnsupportedError
-from codeclab.eval.anchors.common import (
+from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
     pack_params,
@@ -53,8 +53,8 @@ from codeclab.eval.anchors.common import (
     rgb_tensor,
     unpack_params,
 )
-from codeclab.eval.anchors.ffmpeg_image import decode_picture, encode_picture
-from codeclab.eval.anchors.ffmpeg_run import ffmpeg_version
+from codeclab.anchors.ffmpeg_image import decode_picture, encode_picture
+from codeclab.anchors.ffmpeg_run import ffmpeg_version
 
 if TYPE_CHECKING:  # torch and the video path load when a sequence is coded
     import torch
@@ -129,7 +129,7 @@ class FfmpegAnchor(AnchorCodec):
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
         if not self.supports_video:
             raise UnsupportedError(f"codec {self.name} does not code video")
-        from codeclab.eval.anchors.ffmpeg_video import decode_sequence, encode_sequence
+        from codeclab.anchors.ffmpeg_video import decode_sequence, encode_sequence
         from codeclab.io.video import Video
 
         quality = self.check_quality(quality)
@@ -145,7 +145,7 @@ class FfmpegAnchor(AnchorCodec):
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
         if not self.supports_video:
             raise UnsupportedError(f"codec {self.name} does not code video")
-        from codeclab.eval.anchors.ffmpeg_video import decode_sequence
+        from codeclab.anchors.ffmpeg_video import decode_sequence
         from codeclab.io.video import Video
 
         unpack_params(params)

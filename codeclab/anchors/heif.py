@@ -21,7 +21,7 @@ import numpy as np
 from codeclab.bitstream.container import StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError, UnsupportedError
-from codeclab.eval.anchors.common import (
+from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
     one_line,
@@ -30,7 +30,7 @@ from codeclab.eval.anchors.common import (
     rgb_tensor,
     unpack_params,
 )
-from codeclab.eval.anchors.pillow import _check_rgb_header
+from codeclab.anchors.pillow import _check_rgb_header
 
 if TYPE_CHECKING:
     import torch

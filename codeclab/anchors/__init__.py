@@ -28,8 +28,8 @@ their settings) over :mod:`.ffmpeg_image` (the colour path for stills),
 
 from __future__ import annotations
 
-from codeclab.eval.anchors.ffmpeg import X264, X265, Aom, FfmpegAnchor, SvtAv1, VVenC
-from codeclab.eval.anchors.heif import Heif
-from codeclab.eval.anchors.pillow import Jpeg, PillowAnchor, WebP
+from codeclab.anchors.ffmpeg import X264, X265, Aom, FfmpegAnchor, SvtAv1, VVenC
+from codeclab.anchors.heif import Heif
+from codeclab.anchors.pillow import Jpeg, PillowAnchor, WebP
 
 __all__ = ["Aom", "FfmpegAnchor", "Heif", "Jpeg", "PillowAnchor", "SvtAv1", "VVenC", "WebP", "X264", "X265"]
