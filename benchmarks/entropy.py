@@ -16,7 +16,7 @@ Part B -- binary coder. A Kodak picture (``--image``; the package's sample crop 
 shared data set is absent) is converted to Y'CbCr 4:2:0, cut into 8 x 8 blocks (level
 shifted by 128), DCT-II transformed and quantized at a QP-32 step (2^((32 - 4) / 6) =
 25.4, rounding offset 1/3 as in HM's intra quantizer). The levels are coded with
-``codeclab.entropy.residual`` (HEVC-style residual coding). Reported: time of the whole
+``codeclab.classic.common.residual`` (HEVC-style residual coding). Reported: time of the whole
 residual encode and decode, bits against the ideal adaptive cost (sum of -log2 p with
 each context's probability at that moment), and the engine alone: bins/s encoding and
 decoding the recorded bin stream of that picture.
@@ -43,7 +43,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from codeclab.entropy import GaussianConditional  # noqa: E402
-from codeclab.entropy import cabac, rate, residual  # noqa: E402
+from codeclab.entropy import cabac, rate
+from codeclab.classic.common import residual
 
 from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
 

@@ -1,79 +1,76 @@
-"""The classic block-based hybrid codec: the tools shared by its encoder and decoder.
+"""The classic block-based hybrid codec, laid out as HM and VTM are: common, decoder, encoder.
 
-These are the normative reconstruction steps of an HEVC-class codec (HM's TLibCommon),
-each a pure function over batches of blocks, in integer arithmetic so that the decoder and
-the encoder's own reconstruction agree bit for bit on any machine::
+::
 
-    reference samples ─► intra prediction ───────────────┐
-    reference pictures ─► motion compensation ───────────┤
-                                                          ▼
-    levels ─► dequantize ─► inverse transform ─► residual + prediction ─► clip ─► deblocking
-              (quant)       (transform)                                            (deblock)
+    classic/
+      common/       what encoder and decoder share: the normative part (HM's TLibCommon)
+        reference/  the standard's tools written plainly in torch, one per file, with their
+                    tables: transform, quant, intra, interp, deblock (H.265 §8.4-8.7)
+        reconstruct, motion, deblocking   the numba kernels that *run*: intra prediction,
+                    dequantisation, inverse transform, motion compensation, deblocking;
+                    bit-exact with the reference (tests/classic compare them)
+        partition, picture, mvpred, syntax, residual, parameters, tools, nnintra, pictures
+                    the quadtree, the picture state, MV prediction, syntax elements and
+                    their contexts, residual coding, parameter sets, the picture-tool hook,
+                    the network intra kernel, RGB <-> planes
+      decoder/      parse + reconstruct a picture or a sequence (imports common only)
+      encoder/      intra and inter RDO, motion search, rate control (QP -> lambda),
+                    the sequence coder (imports common and decoder)
+      codec.py      ``classic`` behind the Codec interface; drawing.py: syntax drawn
 
-- :mod:`~codeclab.classic.transform`: integer DCT-II 4..32 and DST-VII 4x4 (H.265 §8.6.4);
-- :mod:`~codeclab.classic.quant`: QP, scale tables, dead-zone quantization (§8.6.2, §8.6.3),
-  chroma QP mapping and the rate-distortion lambda;
-- :mod:`~codeclab.classic.intra`: reference samples, smoothing, planar/DC/angular prediction,
-  most probable modes (§8.4);
-- :mod:`~codeclab.classic.interp`: fractional sample interpolation, uni/bi-prediction (§8.5.3.3);
-- :mod:`~codeclab.classic.deblock`: boundary strength and the deblocking filter (§8.7.2).
-
-The codec ``classic`` built from them (registered by :mod:`~codeclab.classic.codec`):
-:mod:`.syntax` (parameters, contexts, syntax elements), :mod:`.partition` (the CTU
-quadtree), :mod:`.picture` (the state encoder and decoder share), :mod:`.reconstruct`
-and :mod:`.motion` (intra and inter reconstruction in numba, bit-exact with the torch
-tools), :mod:`.mvpred` (merge candidates and vector predictors), :mod:`.decoder` (parse +
-reconstruct, the normative part), :mod:`.loopfilter` (deblocking of a picture),
-:mod:`.analysis`, :mod:`.encoder` (intra RDO), :mod:`.motion_search` and :mod:`.inter`
-(motion estimation and P-picture RDO), :mod:`.sequence` (low-delay P groups of pictures,
-reference pictures, framing), :mod:`.filters` (the in-loop picture-filter hook),
-:mod:`.inspect` (drawing the syntax).
+The reference tools below are re-exported for reading and teaching; the codec itself runs
+the kernels. Each name loads its module on first use (:mod:`codeclab.lazy`).
 """
 
 from __future__ import annotations
 
 from codeclab.lazy import lazy_exports
 
-# Each name loads its module on first use (:mod:`codeclab.lazy`).
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "BETA_TABLE": ".deblock",
-    "TC_TABLE": ".deblock",
-    "block_edges": ".deblock",
-    "boundary_strength": ".deblock",
-    "chroma_edge_filter": ".deblock",
-    "deblock_chroma": ".deblock",
-    "deblock_luma": ".deblock",
-    "edge_sides": ".deblock",
-    "luma_edge_filter": ".deblock",
-    "DC": ".intra",
-    "HORIZONTAL": ".intra",
-    "NUM_MODES": ".intra",
-    "PLANAR": ".intra",
-    "VERTICAL": ".intra",
-    "chroma_mode": ".intra",
-    "chroma_mode_candidates": ".intra",
-    "luma_mode_from_syntax": ".intra",
-    "luma_mode_to_syntax": ".intra",
-    "most_probable_modes": ".intra",
-    "neighbouring_samples": ".intra",
-    "predict": ".intra",
-    "predict_all_modes": ".intra",
-    "reference_samples": ".intra",
-    "smooth_references": ".intra",
-    "smoothing_flag": ".intra",
-    "substitute_references": ".intra",
-    "LEVEL_SCALES": ".quant",
-    "QUANT_SCALES": ".quant",
-    "chroma_distortion_weight": ".quant",
-    "chroma_qp": ".quant",
-    "dequantize": ".quant",
-    "quantize": ".quant",
-    "rd_lambda": ".quant",
-    "DST4_MATRIX": ".transform",
-    "forward_transform": ".transform",
-    "inverse_transform": ".transform",
-    "transform_kind": ".transform",
-    "transform_matrix": ".transform",
+    "BETA_TABLE": ".common.reference.deblock",
+    "TC_TABLE": ".common.reference.deblock",
+    "block_edges": ".common.reference.deblock",
+    "boundary_strength": ".common.reference.deblock",
+    "chroma_edge_filter": ".common.reference.deblock",
+    "deblock_chroma": ".common.reference.deblock",
+    "deblock_luma": ".common.reference.deblock",
+    "edge_sides": ".common.reference.deblock",
+    "luma_edge_filter": ".common.reference.deblock",
+    "bi_pred": ".common.reference.interp",
+    "chroma_prediction": ".common.reference.interp",
+    "luma_prediction": ".common.reference.interp",
+    "uni_pred": ".common.reference.interp",
+    "DC": ".common.reference.intra",
+    "HORIZONTAL": ".common.reference.intra",
+    "NUM_MODES": ".common.reference.intra",
+    "PLANAR": ".common.reference.intra",
+    "VERTICAL": ".common.reference.intra",
+    "chroma_mode": ".common.reference.intra",
+    "chroma_mode_candidates": ".common.reference.intra",
+    "luma_mode_from_syntax": ".common.reference.intra",
+    "luma_mode_to_syntax": ".common.reference.intra",
+    "most_probable_modes": ".common.reference.intra",
+    "neighbouring_samples": ".common.reference.intra",
+    "predict": ".common.reference.intra",
+    "predict_all_modes": ".common.reference.intra",
+    "reference_samples": ".common.reference.intra",
+    "smooth_references": ".common.reference.intra",
+    "smoothing_flag": ".common.reference.intra",
+    "substitute_references": ".common.reference.intra",
+    "LEVEL_SCALES": ".common.reference.quant",
+    "QUANT_SCALES": ".common.reference.quant",
+    "chroma_distortion_weight": ".encoder.rate_control",
+    "chroma_qp": ".common.reference.quant",
+    "dequantize": ".common.reference.quant",
+    "quantize": ".common.reference.quant",
+    "rd_lambda": ".encoder.rate_control",
+    "DST4_MATRIX": ".common.reference.transform",
+    "forward_transform": ".common.reference.transform",
+    "inverse_transform": ".common.reference.transform",
+    "transform_kind": ".common.reference.transform",
+    "transform_matrix": ".common.reference.transform",
+    "decode_residuals": ".common.residual",
+    "encode_residuals": ".common.residual",
 })
 
 __all__ = [
@@ -87,22 +84,27 @@ __all__ = [
     "QUANT_SCALES",
     "TC_TABLE",
     "VERTICAL",
+    "bi_pred",
     "block_edges",
     "boundary_strength",
     "chroma_distortion_weight",
     "chroma_edge_filter",
+    "chroma_prediction",
     "chroma_mode",
     "chroma_mode_candidates",
     "chroma_qp",
     "deblock_chroma",
     "deblock_luma",
+    "decode_residuals",
     "dequantize",
     "edge_sides",
+    "encode_residuals",
     "forward_transform",
     "inverse_transform",
     "luma_edge_filter",
     "luma_mode_from_syntax",
     "luma_mode_to_syntax",
+    "luma_prediction",
     "most_probable_modes",
     "neighbouring_samples",
     "predict",
@@ -115,4 +117,5 @@ __all__ = [
     "substitute_references",
     "transform_kind",
     "transform_matrix",
+    "uni_pred",
 ]

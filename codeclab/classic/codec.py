@@ -31,8 +31,8 @@ from codeclab.errors import BitstreamError
 if TYPE_CHECKING:  # the coding tools load when a picture is coded, not when the codec is listed
     import torch
 
+    from codeclab.classic.common.tools import PictureFilter
     from codeclab.io.video import Video
-    from codeclab.classic.filters import PictureFilter
 
 #: Reference pictures of each P picture.
 NUM_REFS = 2
@@ -61,10 +61,10 @@ class ClassicCodec(Codec):
     """Code with the network intra modes of :mod:`.nnintra` beside the 35 HEVC modes."""
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        from codeclab.classic.encoder import encode_planes
-        from codeclab.classic.filters import join_side_info
-        from codeclab.classic.pictures import planes_to_rgb, rgb_to_planes
-        from codeclab.classic.syntax import PictureParams
+        from codeclab.classic.common.rgb import planes_to_rgb, rgb_to_planes
+        from codeclab.classic.common.syntax import PictureParams
+        from codeclab.classic.common.tools import join_side_info
+        from codeclab.classic.encoder.intra import encode_planes
 
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
         params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id,
@@ -82,8 +82,9 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
-        from codeclab.classic.pictures import decode_planes, planes_to_rgb
-        from codeclab.classic.syntax import PictureParams
+        from codeclab.classic.common.rgb import planes_to_rgb
+        from codeclab.classic.common.syntax import PictureParams
+        from codeclab.classic.decoder.picture import decode_planes
 
         picture_params = PictureParams.unpack(params)
         if header.bit_depth != 8:
@@ -92,7 +93,7 @@ class ClassicCodec(Codec):
                              header.height, header.width, picture_params.matrix)
 
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
-        from codeclab.classic.sequence import encode_sequence
+        from codeclab.classic.encoder.sequence import encode_sequence
 
         params, payload, recon, stats = encode_sequence(
             video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter,
@@ -100,20 +101,20 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
-        from codeclab.classic.sequence import decode_video
-        from codeclab.classic.syntax import SequenceParams
+        from codeclab.classic.common.syntax import SequenceParams
+        from codeclab.classic.decoder.sequence import decode_video
 
         return decode_video(header, SequenceParams.unpack(params), payload)
 
     def draw_syntax(self, header: StreamHeader, params: bytes, payload: bytes,
                     show: tuple[str, ...], frame: int = 0) -> bytes:
         """PNG of a decoded picture (``frame`` of a sequence) with its syntax drawn."""
-        from codeclab.classic.inspect import draw_syntax
+        from codeclab.classic.drawing import draw_syntax
 
         return draw_syntax(header, params, payload, show, frame)
 
     def describe_params(self, params: bytes) -> dict:
-        from codeclab.classic.syntax import PictureParams, SequenceParams
+        from codeclab.classic.common.syntax import PictureParams, SequenceParams
 
         if len(params) > 6:
             q = SequenceParams.unpack(params)

@@ -5,9 +5,9 @@ Two families share this package:
 * **classic** -- context-adaptive binary arithmetic coding as in H.266/VVC:
   :mod:`.cabac` (the engine: regular, bypass and terminate bins with VVC's two-rate
   probability estimator), :mod:`.binarization` (unary, truncated unary, fixed length,
-  truncated Rice, Exp-Golomb-k), :mod:`.rate` (fractional-bit estimates for RDO) and
-  :mod:`.residual` (HEVC-style coding of quantized transform blocks). All numba-compiled
-  functions on small NumPy arrays, callable from the codec's own numba code.
+  truncated Rice, Exp-Golomb-k), :mod:`.rate` (fractional-bit estimates for RDO). All numba-compiled
+  functions on small NumPy arrays, callable from the codec's own numba code; the residual
+  coding of HEVC that uses them is the classic codec's (:mod:`codeclab.classic.common.residual`).
 * **learned** -- entropy models with exact integer CDF tables: :mod:`.quantization`
   (noise / straight-through / rounding), :mod:`.factorized` (Ballé's factorized prior),
   :mod:`.conditional` (Gaussian, Laplace and logistic with predicted scale and mean),
@@ -46,10 +46,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "quantize": ".quantization",
     "bin_cost": ".rate",
     "ideal_adaptive_bits": ".rate",
-    "decode_block": ".residual",
-    "decode_residuals": ".residual",
-    "encode_block": ".residual",
-    "encode_residuals": ".residual",
     "RangeSymbolDecoder": ".stream",
     "RangeSymbolEncoder": ".stream",
     "decode_symbols": ".stream",
@@ -66,8 +62,7 @@ __all__ = [
     "encode_terminate", "encoder_finish", "encoder_start", "init_contexts", "reserve",
     "ConditionalEntropyModel", "GaussianConditional", "LaplaceConditional",
     "LogisticConditional", "bin_likelihood", "quantize_means", "EntropyBottleneck", "quantize",
-    "bin_cost", "ideal_adaptive_bits", "decode_block", "decode_residuals", "encode_block",
-    "encode_residuals", "RangeSymbolDecoder", "RangeSymbolEncoder",
+    "bin_cost", "ideal_adaptive_bits", "RangeSymbolDecoder", "RangeSymbolEncoder",
     "decode_symbols", "encode_symbols", "CdfTables", "ScaleGrid", "parametric_tables",
     "quantize_pmf",
 ]

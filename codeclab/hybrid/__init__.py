@@ -7,14 +7,14 @@ a neural in-loop filter after deblocking::
 
 - :mod:`.nip` -- neural intra prediction: small perceptrons per block size (reference
   samples in, blocks out). :mod:`.nip.program` loads the shipped integer program that
-  :mod:`codeclab.classic.nnintra` runs inside the classic codec; :mod:`.nip.training` holds
+  :mod:`codeclab.classic.common.nnintra` runs inside the classic codec; :mod:`.nip.training` holds
   the network (model ``nip`` of ``codeclab train``), its block dataset and the export;
 - :mod:`.nnlf` -- the neural in-loop filter. Runtime: :mod:`.nnlf.integer` (the network as
   an integer program, the same on every machine: every partial sum below 2^24),
   :mod:`.nnlf.int8` (the same integers on uint8 x int8 convolutions, where a load-time probe
   confirms the CPU's kernels are exact), :mod:`.nnlf.runtime` (filtering a picture),
   :mod:`.nnlf.weights` (the shipped program) and :mod:`.nnlf.tool` (the
-  :class:`~codeclab.classic.filters.PictureFilter`: per-CTU on/off by RDO, flags in CABAC).
+  :class:`~codeclab.classic.common.tools.PictureFilter`: per-CTU on/off by RDO, flags in CABAC).
   Training: :mod:`.nnlf.training` (the CNN, model ``nnlf``; training pairs; export);
 - :mod:`.tools` -- registers both as the classic codec's picture tools (entry point
   ``codeclab.picture_tools``): classic finds them there and never imports this package;

@@ -1,14 +1,14 @@
 """The neural tools hybrid lends the classic codec, registered as its picture tools.
 
 The classic codec names its tools only in the bitstream (a filter's id byte, the
-``neural_intra`` flag) and finds them in :data:`~codeclab.classic.filters.PICTURE_TOOLS`;
+``neural_intra`` flag) and finds them in :data:`~codeclab.classic.common.tools.PICTURE_TOOLS`;
 this module, declared as a ``codeclab.picture_tools`` entry point, is where they are added.
 Each entry is a light factory: the networks and their kernels load when a picture uses them.
 """
 
 from __future__ import annotations
 
-from codeclab.classic.filters import PICTURE_TOOLS, register_filter
+from codeclab.classic.common.tools import PICTURE_TOOLS, register_filter
 
 
 def neural_loop_filter():

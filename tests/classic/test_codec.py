@@ -11,7 +11,7 @@ import torch
 
 from codeclab import api
 from codeclab.bitstream import container
-from codeclab.classic import syntax
+from codeclab.classic.common import syntax
 from codeclab.errors import BitstreamError
 from codeclab.eval.metrics import psnr_rgb
 from codeclab.io import read_image

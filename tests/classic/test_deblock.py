@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.deblock import (
+from codeclab.classic.common.reference.deblock import (
     BETA_TABLE,
     TC_TABLE,
     block_edges,
@@ -19,7 +19,7 @@ from codeclab.classic.deblock import (
     edge_sides,
     luma_edge_filter,
 )
-from codeclab.classic.quant import chroma_qp
+from codeclab.classic.common.reference.quant import chroma_qp
 
 
 def test_tables():

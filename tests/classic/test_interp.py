@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.interp import (
+from codeclab.classic.common.reference.interp import (
     CHROMA_FILTERS,
     LUMA_FILTERS,
     bi_pred,

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from codeclab.classic.intra import (
+from codeclab.classic.common.reference.intra import (
     DC,
     HORIZONTAL,
     NUM_MODES,

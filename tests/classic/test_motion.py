@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic import interp, motion
+from codeclab.classic.common.reference import interp
+from codeclab.classic.common import motion
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.motion_search import integer_motion_search, mv_bits
+from codeclab.classic.encoder.motion_search import integer_motion_search, mv_bits
 
 
 @pytest.fixture(scope="module")

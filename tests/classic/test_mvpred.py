@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codeclab.classic.mvpred import (
+from codeclab.classic.common.mvpred import (
     amvp_candidates,
     available,
     merge_candidates,
     scale_mv,
     z_address,
 )
-from codeclab.classic.picture import References, new_picture
+from codeclab.classic.common.picture import References, new_picture
 
 
 def _inter(pic, x, y, size, mv, ref):

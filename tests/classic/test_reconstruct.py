@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic import intra, quant, transform
-from codeclab.classic import reconstruct as rc
+from codeclab.classic.common.reference import intra
+from codeclab.classic.common.reference import quant
+from codeclab.classic.common.reference import transform
+from codeclab.classic.common import reconstruct as rc
 
 
 @pytest.mark.parametrize("n", [4, 8, 16, 32])
@@ -64,7 +66,7 @@ def test_chroma_qp_matches_table():
 
 @pytest.mark.parametrize("n", [4, 8, 16, 32])
 def test_forward_transform_and_quantize_match_torch(n):
-    from codeclab.classic import analysis
+    from codeclab.classic.encoder import analysis
 
     rng = np.random.default_rng(n)
     residual = rng.integers(-255, 256, size=(n, n)).astype(np.int64)
@@ -84,7 +86,7 @@ def test_forward_transform_and_quantize_match_torch(n):
 
 
 def test_satd_of_known_blocks():
-    from codeclab.classic import analysis
+    from codeclab.classic.encoder import analysis
 
     orig = np.zeros((8, 8), np.int32)
     pred = np.zeros((32, 32), np.int64)

@@ -11,7 +11,7 @@ import torch
 from codeclab import api
 from codeclab.bitstream import container
 from codeclab.bitstream.bits import uleb128
-from codeclab.classic import sequence
+from codeclab.classic.encoder import sequence
 from codeclab.classic.codec import ClassicCodec
 from codeclab.errors import BitstreamError, InputError, UnsupportedError
 from codeclab.io.video import Video
@@ -166,7 +166,7 @@ class LumaOffsetFilter:
 
 
 def test_picture_filter_runs_before_pictures_become_references(clip):
-    from codeclab.classic.filters import register_filter
+    from codeclab.classic.common.tools import register_filter
 
     register_filter(LumaOffsetFilter.tool_id, LumaOffsetFilter)
 

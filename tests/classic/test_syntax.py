@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codeclab.classic import syntax
+from codeclab.classic.common import syntax
 from codeclab.entropy.cabac import (
     decoder_finish,
     decoder_start,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.transform import (
+from codeclab.classic.common.reference.transform import (
     COEFF_MAX,
     COEFF_MIN,
     forward_transform,

@@ -166,7 +166,7 @@ def test_runs_without_jit_and_writes_identical_bytes(tmp_path):
         import json, sys
         import numpy as np
         from codeclab.entropy import cabac, binarization as B
-        from codeclab.entropy.residual import encode_residuals, decode_residuals
+        from codeclab.classic.common.residual import encode_residuals, decode_residuals
         rng = np.random.default_rng(7)
         ctx_ids = rng.integers(-1, 4, 300).astype(np.int64)
         bins = rng.integers(0, 2, 300).astype(np.int64)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from codeclab.entropy.residual import diagonal_scan, decode_residuals, encode_residuals
+from codeclab.classic.common.residual import diagonal_scan, decode_residuals, encode_residuals
 from codeclab.errors import BitstreamError
 
 

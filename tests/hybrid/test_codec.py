@@ -11,9 +11,9 @@ import torch
 from codeclab import api
 from codeclab.bitstream.container import parse
 from codeclab.classic.codec import ClassicCodec
-from codeclab.classic.filters import join_side_info, split_side_info
-from codeclab.classic.pictures import rgb_to_planes
-from codeclab.classic.syntax import PictureParams
+from codeclab.classic.common.tools import join_side_info, split_side_info
+from codeclab.classic.common.rgb import rgb_to_planes
+from codeclab.classic.common.syntax import PictureParams
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError
 from codeclab.hybrid.codec import ClassicNIPCodec, ClassicNNCodec

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from codeclab.classic.filters import filter_for_id
+from codeclab.classic.common.tools import filter_for_id
 from codeclab.errors import BitstreamError
 from codeclab.hybrid.nnlf.integer import program_fingerprint
 from codeclab.hybrid.nnlf.runtime import filter_planes

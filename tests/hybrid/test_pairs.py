@@ -29,7 +29,7 @@ def test_a_pair_is_what_the_classic_codec_reconstructs(sample_image_path):
     pair = code_crop(crop, 35)
     encoded = ClassicCodec().encode_image(crop, 35)
     from codeclab.bitstream.container import Matrix
-    from codeclab.classic.pictures import planes_to_rgb
+    from codeclab.classic.common.rgb import planes_to_rgb
 
     planes = tuple(pair[k].astype(np.int32) for k in ("recon_y", "recon_cb", "recon_cr"))
     assert torch.equal(planes_to_rgb(planes, 64, 64, Matrix.BT709), encoded.recon)

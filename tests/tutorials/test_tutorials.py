@@ -51,8 +51,9 @@ def compiled_kernels():
     import torch
 
     from codeclab import api
-    from codeclab.entropy import (contexts_at, decode_residuals, decode_symbols, encode_residuals,
-                                  encode_symbols, ideal_adaptive_bits, parametric_tables)
+    from codeclab.classic import decode_residuals, encode_residuals
+    from codeclab.entropy import (contexts_at, decode_symbols, encode_symbols, ideal_adaptive_bits,
+                                  parametric_tables)
     from codeclab.entropy.cabac import encode_bin_stream
 
     picture = torch.zeros(3, 64, 64, dtype=torch.uint8)

@@ -36,8 +36,9 @@ import torch
 from IPython.display import Image
 
 from codeclab import api
-from codeclab.classic.quant import chroma_qp, dequantize, quantize
-from codeclab.classic.transform import forward_transform, inverse_transform, transform_matrix
+from codeclab.classic import (
+    chroma_qp, dequantize, forward_transform, inverse_transform, quantize, transform_matrix,
+)
 from codeclab.eval.bdrate import bd_rate
 from codeclab.eval.metrics import bpp, psnr, psnr_rgb
 from codeclab.eval.plots import plot_rd
@@ -139,7 +140,7 @@ plt.show()
 #
 # HEVC quantises with a step that doubles every 6 QP, $\Delta \approx 2^{(QP-4)/6}$, and a
 # **dead zone**: the rounding offset is 1/3 of a step instead of 1/2 for intra
-# (`codeclab.classic.quant`), so a coefficient needs about 2/3 of a step to survive. Small,
+# (`codeclab.classic.common.reference.quant`), so a coefficient needs about 2/3 of a step to survive. Small,
 # noisy coefficients become zero — they are the expensive ones to send and the cheap ones to
 # lose. Below: the staircase on a ramp of coefficient values, then QP against quality.
 
@@ -147,7 +148,7 @@ plt.show()
 # ## 3. 量化
 #
 # HEVC 的量化步长每 6 个 QP 翻一倍，$\Delta \approx 2^{(QP-4)/6}$，并带有**死区**：帧内的舍入偏移是
-# 1/3 个步长而不是 1/2（见 `codeclab.classic.quant`），所以系数要达到约 2/3 个步长才能保留下来。
+# 1/3 个步长而不是 1/2（见 `codeclab.classic.common.reference.quant`），所以系数要达到约 2/3 个步长才能保留下来。
 # 小而带噪的系数被置零——发送它们代价高，丢掉它们损失小。下图先在一段斜坡形的系数值上画出量化台阶，
 # 再看 QP 与质量的关系。
 

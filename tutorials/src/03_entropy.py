@@ -37,10 +37,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from codeclab.classic.quant import quantize
-from codeclab.classic.transform import forward_transform
-from codeclab.entropy import (BinaryDecoder, BinaryEncoder, CdfTables, contexts_at, decode_residuals,
-                              decode_symbols, encode_residuals, encode_symbols, ideal_adaptive_bits,
+from codeclab.classic import decode_residuals, encode_residuals, forward_transform, quantize
+from codeclab.entropy import (BinaryDecoder, BinaryEncoder, CdfTables, contexts_at,
+                              decode_symbols, encode_symbols, ideal_adaptive_bits,
                               quantize_pmf)
 from codeclab.entropy.cabac import encode_bin_stream
 from codeclab.io import read_image, rgb_to_ycbcr_int

@@ -35,11 +35,11 @@ import numpy as np
 import torch
 
 from codeclab import api
-from codeclab.classic.intra import NUM_MODES, most_probable_modes, predict_all_modes, reference_samples
-from codeclab.classic.quant import dequantize, quantize, rd_lambda
-from codeclab.classic.transform import forward_transform, inverse_transform
+from codeclab.classic import (
+    NUM_MODES, dequantize, encode_residuals, forward_transform, inverse_transform, most_probable_modes,
+    predict_all_modes, quantize, rd_lambda, reference_samples,
+)
 from codeclab.cli import main as codeclab
-from codeclab.entropy import encode_residuals
 from codeclab.io import read_image, rgb_to_ycbcr_int
 
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))

@@ -13,7 +13,7 @@
 #    of vectorised torch;
 # 2. **motion fields**: what the vectors look like;
 # 3. **motion compensation** and residuals, at integer and at quarter-sample precision
-#    with HEVC's interpolation filters (`codeclab.classic.interp`).
+#    with HEVC's interpolation filters (`codeclab.classic.common.reference.interp`).
 
 # %% [markdown] lang="zh"
 # # 第 5 章　运动
@@ -25,7 +25,7 @@
 #
 # 1. **块匹配**：用几行向量化的 torch 代码，为每个块全搜索最好的矢量；
 # 2. **运动场**：这些矢量看起来是什么样子；
-# 3. **运动补偿**与残差，分别在整数精度和用 HEVC 插值滤波器（`codeclab.classic.interp`）实现的四分之一样本精度下进行。
+# 3. **运动补偿**与残差，分别在整数精度和用 HEVC 插值滤波器（`codeclab.classic.common.reference.interp`）实现的四分之一样本精度下进行。
 
 # %%
 from importlib.resources import files
@@ -35,10 +35,8 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from codeclab.classic.interp import chroma_prediction, luma_prediction, uni_pred
-from codeclab.classic.quant import quantize
-from codeclab.classic.transform import forward_transform
-from codeclab.entropy import encode_residuals
+from codeclab.classic import (chroma_prediction, encode_residuals, forward_transform, luma_prediction, quantize,
+                              uni_pred)
 from codeclab.eval.metrics import psnr
 from codeclab.io import chroma_siting, merge_ycbcr, read_y4m, ycbcr_to_rgb_int
 

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from codeclab import api
-from codeclab.classic.transform import transform_matrix
+from codeclab.classic import transform_matrix
 from codeclab.entropy import CdfTables, GaussianConditional, decode_symbols, encode_symbols, quantize_pmf
 from codeclab.eval.bdrate import bd_rate
 from codeclab.eval.metrics import bpp, psnr_rgb

@@ -15,7 +15,7 @@
 #    that reproduces the encoder, pictures the network never saw, BD-rate over several QPs.
 #
 # We build such a tool from scratch and plug it into the classic codec through its in-loop
-# filter stage (`codeclab.classic.filters`), then measure it honestly. At the end, the
+# filter stage (`codeclab.classic.common.tools`), then measure it honestly. At the end, the
 # project's own neural loop filter, where this installation has its weights.
 
 # %% [markdown] lang="zh"
@@ -30,7 +30,7 @@
 # 2. **编码器可以开关它。** 编码器看得到原图，因此能判断滤波在哪里有用，并把判断传给解码器；这些标志位要花比特。
 # 3. **它的增益要按编码器的增益来测量**：真实的文件（包括标志位）、能复现编码器结果的解码器、网络从未见过的图像、跨多个 QP 的 BD-rate。
 #
-# 我们从零搭建这样一个工具，通过经典编码器的环路滤波级（`codeclab.classic.filters`）把它接进去，然后诚实地测量它。
+# 我们从零搭建这样一个工具，通过经典编码器的环路滤波级（`codeclab.classic.common.tools`）把它接进去，然后诚实地测量它。
 # 最后，如果本机装有权重，再看看本项目自己的神经网络环路滤波器。
 
 # %%
@@ -46,7 +46,7 @@ from torch import nn
 
 from codeclab import api
 from codeclab.classic.codec import ClassicCodec
-from codeclab.classic.filters import register_filter, split_side_info
+from codeclab.classic.common.tools import register_filter, split_side_info
 from codeclab.errors import BitstreamError, CodecLabError
 from codeclab.eval.bdrate import bd_rate
 from codeclab.eval.metrics import bpp, psnr, psnr_rgb

@@ -1,6 +1,6 @@
 """The shipped program of the network intra modes: its layout, bounds, fingerprint and file.
 
-What a decoder needs of the tool besides the kernel (:mod:`codeclab.classic.nnintra`): the
+What a decoder needs of the tool besides the kernel (:mod:`codeclab.classic.common.nnintra`): the
 safetensors file beside its model card, checked against the kernel's bounds when loaded.
 """
 
@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from codeclab.classic.nnintra import GRID, INPUTS
+from codeclab.classic.common.nnintra import GRID, INPUTS
 from codeclab.errors import InputError, UnsupportedError
 from codeclab.learned.weights import WEIGHTS_DIR
 

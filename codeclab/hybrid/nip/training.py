@@ -1,6 +1,6 @@
 """Neural intra prediction: the network, its training task and its integer program.
 
-The classic codec's extra luma intra modes (:mod:`codeclab.classic.nnintra`, which holds
+The classic codec's extra luma intra modes (:mod:`codeclab.classic.common.nnintra`, which holds
 the normative integer kernel and the formulas) are the ``heads`` outputs of one small
 multilayer perceptron per block size, 4 to 32: 17 reduced reference samples in, two hidden
 layers of ``hidden`` ReLU units, an r x r grid out per head (r = min(n, 8), larger blocks
@@ -47,12 +47,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from codeclab.classic.intra import (
+from codeclab.classic.common.reference.intra import (
     predict_all_modes,
     reference_positions,
     substitute_references,
 )
-from codeclab.classic.nnintra import BOUNDARY, GRID, INPUTS
+from codeclab.classic.common.nnintra import BOUNDARY, GRID, INPUTS
 from codeclab.errors import CodecLabError, InputError
 from codeclab.hybrid.nip.program import (
     DEFAULT_WEIGHTS,
@@ -286,7 +286,7 @@ class BlockDataset(torch.utils.data.Dataset):
 
 # -- the integer program ----------------------------------------------------------------------
 def integer_program(model: IntraPredictionNet) -> tuple[np.ndarray, ...]:
-    """The kernel's :data:`~codeclab.classic.nnintra.Program` of a trained network."""
+    """The kernel's :data:`~codeclab.classic.common.nnintra.Program` of a trained network."""
     hidden, heads = model.hidden, model.heads
     w1 = np.zeros((4, hidden, INPUTS), np.int64)
     b1, b2 = np.zeros((4, hidden), np.int64), np.zeros((4, hidden), np.int64)
@@ -317,7 +317,7 @@ def integer_predict(refs: Tensor, n: int, head: int, program: tuple[np.ndarray, 
                     bit_depth: int = 8) -> Tensor:
     """The kernel's prediction of N blocks, vectorised in int64 torch: ``(N, n, n)``.
 
-    The readable twin of :func:`codeclab.classic.nnintra.nn_predict`, which must equal it.
+    The readable twin of :func:`codeclab.classic.common.nnintra.nn_predict`, which must equal it.
     """
     w1, b1, w2, b2, w3, b3, shifts = (torch.from_numpy(np.asarray(a)) for a in program)
     s = int(math.log2(n)) - 2

@@ -1,6 +1,6 @@
 """The neural in-loop filter (picture-filter tool id 1): an integer CNN switched per CTU by RDO.
 
-It plugs into the classic codec's stage after deblocking (:mod:`codeclab.classic.filters`)::
+It plugs into the classic codec's stage after deblocking (:mod:`codeclab.classic.common.tools`)::
 
     deblocked planes ─► integer CNN (:mod:`.integer`, exact) ─► residual x scale ─► filtered planes
                    │                                                                   │
@@ -8,11 +8,11 @@ It plugs into the classic codec's stage after deblocking (:mod:`codeclab.classic
                                                             (modes, scales, flags: side information)
 
 The network sees the picture with its padding made by repeating the last row and column
-(:func:`~codeclab.classic.filters.replicate_edges`: a video encoder leaves the padding of
+(:func:`~codeclab.classic.common.tools.replicate_edges`: a video encoder leaves the padding of
 CTUs that stick out of the picture uncoded), and every distortion below is measured inside
 the picture only. The encoder runs the network once, then decides for each component (Y, Cb, Cr) by
 rate-distortion cost ``J = D + lambda R``, with HM's intra lambda
-(:func:`~codeclab.classic.quant.rd_lambda`) and, for chroma, HM's chroma distortion weight:
+(:func:`~codeclab.classic.common.reference.quant.rd_lambda`) and, for chroma, HM's chroma distortion weight:
 
 * a residual scale ``S / 8``, S in 4..11, applied before the residual is rounded to whole
   samples: NNVC's per-picture residual scaling, which lets the encoder soften or strengthen
@@ -27,7 +27,7 @@ rate-distortion cost ``J = D + lambda R``, with HM's intra lambda
 
   like VVC's ALF CTU flags (H.266 §7.3.8.2 ``alf_ctb_flag``) and their picture-level enables.
 
-Side information (the payload's tail, :func:`~codeclab.classic.filters.join_side_info`)::
+Side information (the payload's tail, :func:`~codeclab.classic.common.tools.join_side_info`)::
 
     u8   modes: bits 2c..2c+1 the mode of component c = 0, 1, 2 (Y, Cb, Cr); 3 is invalid;
          bits 6..7 zero                               -- all a picture that stays unfiltered costs
@@ -53,9 +53,10 @@ from pathlib import Path
 
 import numpy as np
 
-from codeclab.classic.filters import Planes, plane_sizes, replicate_edges
-from codeclab.classic.partition import CTU_SIZE
-from codeclab.classic.quant import chroma_distortion_weight, chroma_qp, rd_lambda
+from codeclab.classic.common.tools import Planes, plane_sizes, replicate_edges
+from codeclab.classic.common.partition import CTU_SIZE
+from codeclab.classic.common.reference.quant import chroma_qp
+from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 from codeclab.entropy.cabac import (
     FINISH_ERRORS,
     contexts_at,
@@ -199,7 +200,7 @@ def component_lambdas(qp: int) -> tuple[float, float, float]:
 
 
 class NeuralLoopFilter:
-    """:class:`~codeclab.classic.filters.PictureFilter` of the integer CNN (tool id 1)."""
+    """:class:`~codeclab.classic.common.tools.PictureFilter` of the integer CNN (tool id 1)."""
 
     tool_id = NEURAL_FILTER_ID
 

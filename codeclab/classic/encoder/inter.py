@@ -37,26 +37,68 @@ the picture state ends up holding exactly what the decoder will rebuild.
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
+from codeclab.classic.common.deblocking import deblock_picture
+from codeclab.classic.common.motion import predict_block
+from codeclab.classic.common.mvpred import (
+    MAX_MERGE_CANDIDATES,
+    amvp_candidates,
+    merge_candidates,
+)
+from codeclab.classic.common.nnintra import intra_program
+from codeclab.classic.common.partition import (
+    CTU_LOG2,
+    CTU_SIZE,
+    MIN_CU_LOG2,
+    fill_map,
+    split_context,
+    take_quarter,
+)
+from codeclab.classic.common.picture import (
+    AMVP,
+    INTRA,
+    MERGE,
+    SKIP,
+    References,
+    new_picture,
+)
+from codeclab.classic.common.reconstruct import add_residual, predict, reference_samples
+from codeclab.classic.common.reference.quant import INTER_ROUNDING, INTRA_ROUNDING
+from codeclab.classic.common.syntax import (
+    CBF_CHROMA_INTER,
+    CBF_LUMA_INTER,
+    CU_SKIP,
+    MERGE_FLAG,
+    MVP_IDX,
+    PRED_MODE,
+    ROOT_CBF,
+    SPLIT_CU,
+    PictureParams,
+    flag_bits,
+    merge_idx_bits,
+    mvd_bits,
+    new_contexts,
+    ref_idx_bits,
+)
+from codeclab.classic.decoder.picture import skip_context
+from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.encoder.intra import (
+    MAX_CTU_BINS,
+    EncodedPicture,
+    clear_decoded,
+    coverage,
+    new_inter_search,
+    new_search,
+    picture_settings,
+    residual_bits,
+    search_chroma,
+    search_luma,
+    split_option,
+    write_ctu,
+)
 from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
 from codeclab.entropy.rate import ONE_BIT
-from codeclab.classic.analysis import forward_transform, quantize, satd, sse
-from codeclab.classic.decoder import skip_context
-from codeclab.classic.encoder import (MAX_CTU_BINS, EncodedPicture, clear_decoded, coverage, new_inter_search,
-                      new_search, picture_settings, residual_bits, search_chroma, search_luma,
-                      split_option, write_ctu)
-from codeclab.classic.loopfilter import deblock_picture
-from codeclab.classic.motion import predict_block
-from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
-from codeclab.classic.nnintra import intra_program
-from codeclab.classic.partition import CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, fill_map, split_context, take_quarter
-from codeclab.classic.picture import AMVP, INTRA, MERGE, SKIP, References, new_picture
-from codeclab.classic.quant import INTER_ROUNDING, INTRA_ROUNDING
-from codeclab.classic.reconstruct import add_residual, predict, reference_samples
-from codeclab.classic.syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
-                     PRED_MODE, ROOT_CBF, SPLIT_CU, PictureParams, flag_bits, merge_idx_bits,
-                     mvd_bits, new_contexts, ref_idx_bits)
+from codeclab.kernels import kernel
 
 #: Merge candidates (best by SATD) that get a full RD check. Two instead of one: -0.9%
 #: BD-rate on carphone, 40% more time at QP 22.

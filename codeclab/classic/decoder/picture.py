@@ -14,9 +14,9 @@ Parsing and reconstruction are interleaved block by block, as intra prediction r
 
 Everything up to the loop filter is one numba function over the picture, so decoding
 costs milliseconds, not the seconds a per-block torch loop would take. Reconstruction calls
-:func:`~codeclab.classic.reconstruct.reconstruct_block` (intra),
-:func:`~codeclab.classic.motion.predict_block` and
-:func:`~codeclab.classic.reconstruct.add_residual` (inter): the functions the encoder uses
+:func:`~codeclab.classic.common.reconstruct.reconstruct_block` (intra),
+:func:`~codeclab.classic.common.motion.predict_block` and
+:func:`~codeclab.classic.common.reconstruct.add_residual` (inter): the functions the encoder uses
 for every candidate (:mod:`.encoder`, :mod:`.inter`).
 
 A damaged payload cannot crash or hang it: every loop is bounded by the picture size, the
@@ -30,27 +30,82 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.entropy.cabac import (FINISH_ERRORS, as_byte_array, decoder_failed, decoder_finish,
-                             decoder_start)
-from codeclab.entropy.residual import decode_block, diagonal_scan
+from codeclab.classic.common.deblocking import deblock_picture
+from codeclab.classic.common.motion import new_mc_workspace, predict_block
+from codeclab.classic.common.mvpred import (
+    MAX_MERGE_CANDIDATES,
+    amvp_candidates,
+    merge_candidates,
+)
+from codeclab.classic.common.nnintra import NN_MODE_BASE, intra_program, nn_heads_for
+from codeclab.classic.common.partition import (
+    CTU_LOG2,
+    CTU_SIZE,
+    MIN_CU_LOG2,
+    UNITS_PER_CTU,
+    block_coverage,
+    fill_map,
+    largest_block_at,
+    neighbour_modes,
+    split_context,
+    units_of,
+    z_order_position,
+)
+from codeclab.classic.common.picture import (
+    AMVP,
+    MERGE,
+    SKIP,
+    Picture,
+    References,
+    new_picture,
+    no_references,
+    padded_shape,
+)
+from codeclab.classic.common.reconstruct import (
+    add_residual,
+    chroma_qp,
+    new_workspace,
+    reconstruct_block,
+)
+from codeclab.classic.common.residual import decode_block, diagonal_scan
+from codeclab.classic.common.syntax import (
+    CBF_CHROMA,
+    CBF_CHROMA_INTER,
+    CBF_LUMA,
+    CBF_LUMA_INTER,
+    CU_SKIP,
+    MERGE_FLAG,
+    MVP_IDX,
+    PART_NXN,
+    PRED_MODE,
+    ROOT_CBF,
+    SPLIT_CU,
+    PictureParams,
+    chroma_mode_from_syntax,
+    decode_chroma_mode,
+    decode_flag,
+    decode_luma_mode,
+    decode_merge_idx,
+    decode_mvd,
+    decode_nn_intra,
+    decode_ref_idx,
+    head_bits_of,
+    mode_from_syntax,
+    most_probable_modes,
+    new_contexts,
+    nn_intra_context,
+)
+from codeclab.classic.common.tools import filter_for_id, split_side_info
+from codeclab.entropy.cabac import (
+    FINISH_ERRORS,
+    as_byte_array,
+    decoder_failed,
+    decoder_finish,
+    decoder_start,
+)
 from codeclab.errors import BitstreamError
-from codeclab.classic.loopfilter import deblock_picture
-from codeclab.classic.motion import new_mc_workspace, predict_block
-from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
-from codeclab.classic.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
-                        fill_map, largest_block_at, neighbour_modes, split_context, units_of,
-                        z_order_position)
-from codeclab.classic.picture import AMVP, MERGE, SKIP, Picture, References, new_picture, no_references, padded_shape
-from codeclab.classic.nnintra import NN_MODE_BASE, intra_program, nn_heads_for
-from codeclab.classic.reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
-from codeclab.classic.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
-                     MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
-                     PictureParams, chroma_mode_from_syntax, decode_chroma_mode, decode_flag,
-                     decode_luma_mode, decode_merge_idx, decode_mvd, decode_nn_intra,
-                     decode_ref_idx, head_bits_of, mode_from_syntax, most_probable_modes,
-                     new_contexts, nn_intra_context)
+from codeclab.kernels import kernel
 
 #: Error codes of :func:`decode_ctus` beyond those of ``decoder_finish``.
 DAMAGED_RESIDUAL, OVERRUN = 10, 11
@@ -343,3 +398,13 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     ctu_bits = np.diff(np.concatenate([[8], positions.ravel()])).reshape(positions.shape)
     planes = deblock_picture(pic, params.qp, params.deblocking, refs.pocs if inter else None)
     return DecodedPicture(planes, pic, ctu_bits)
+
+
+def decode_planes(params: PictureParams, payload: bytes, height: int, width: int) -> tuple:
+    """Padded (Y, Cb, Cr) of one picture: decode, deblock, then the picture filter it names."""
+    if not params.picture_filter:
+        return decode_payload(params, payload, height, width).planes
+    picture_filter = filter_for_id(params.picture_filter)
+    picture_data, side_info = split_side_info(payload)
+    planes = decode_payload(params, picture_data, height, width).planes
+    return picture_filter.decode(planes, params.qp, side_info, (height, width))

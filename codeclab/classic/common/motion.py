@@ -28,9 +28,9 @@ phases of a whole luma picture, computed once per reference picture by the same 
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.classic.interp import CHROMA_FILTERS, LUMA_FILTERS
+from codeclab.classic.common.reference.interp import CHROMA_FILTERS, LUMA_FILTERS
+from codeclab.kernels import kernel
 
 LUMA_TAPS = LUMA_FILTERS.numpy().astype(np.int64)      # (4, 8): quarter-sample phases
 CHROMA_TAPS = CHROMA_FILTERS.numpy().astype(np.int64)  # (8, 4): eighth-sample phases

@@ -27,18 +27,18 @@ import numpy as np
 import torch
 
 from codeclab.bitstream.container import Matrix, Range, StreamHeader
+from codeclab.classic.common.nnintra import NN_MODE_BASE
+from codeclab.classic.common.partition import CTU_SIZE
+from codeclab.classic.common.picture import AMVP, INTRA, MERGE, SKIP
+from codeclab.classic.common.reference.intra import INTRA_PRED_ANGLE
+from codeclab.classic.common.rgb import planes_to_rgb
+from codeclab.classic.common.syntax import PictureParams, SequenceParams
+from codeclab.classic.common.tools import split_side_info
+from codeclab.classic.decoder.picture import decode_payload
+from codeclab.classic.decoder.sequence import decode_sequence
 from codeclab.errors import InputError
 from codeclab.io.chroma import upsample_chroma
 from codeclab.io.color import ycbcr_to_rgb_int
-from codeclab.classic.pictures import planes_to_rgb
-from codeclab.classic.decoder import decode_payload
-from codeclab.classic.nnintra import NN_MODE_BASE
-from codeclab.classic.filters import split_side_info
-from codeclab.classic.intra import INTRA_PRED_ANGLE
-from codeclab.classic.partition import CTU_SIZE
-from codeclab.classic.picture import AMVP, INTRA, MERGE, SKIP
-from codeclab.classic.sequence import decode_sequence
-from codeclab.classic.syntax import PictureParams, SequenceParams
 
 LAYERS = ("partition", "modes", "bits", "motion")
 #: Tint of each CU kind in the ``modes`` layer of a P picture (RGBA).

@@ -26,12 +26,15 @@ reference array of an n x n block has ``4n + 1`` samples in the order of :mod:`.
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.classic.intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
-from codeclab.classic.nnintra import NN_MODE_BASE, nn_predict
-from codeclab.classic.quant import LEVEL_SCALES, QUANT_SCALES
-from codeclab.classic.transform import DST4_MATRIX, transform_matrix
+from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_predict
+from codeclab.classic.common.reference.intra import (
+    INTRA_HOR_VER_DIST_THRES,
+    INTRA_PRED_ANGLE,
+)
+from codeclab.classic.common.reference.quant import LEVEL_SCALES, QUANT_SCALES
+from codeclab.classic.common.reference.transform import DST4_MATRIX, transform_matrix
+from codeclab.kernels import kernel
 
 PLANAR, DC, HORIZONTAL, DIAGONAL, VERTICAL = 0, 1, 10, 18, 26
 
@@ -153,7 +156,7 @@ def _predict_angular(src, mode, n, pred):
 def predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred):
     """Intra prediction of one n x n block into ``pred[:n, :n]`` (§8.4.4.2.3-6).
 
-    Same semantics as :func:`codeclab.classic.intra.predict` for 4:2:0 (chroma: no
+    Same semantics as :func:`codeclab.classic.common.reference.intra.predict` for 4:2:0 (chroma: no
     smoothing, no boundary filters). ``scratch`` holds ``4n + 1`` smoothed references.
     """
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))

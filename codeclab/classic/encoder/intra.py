@@ -12,7 +12,7 @@ This module holds the intra search, the writer of every CU (intra and inter, the
     deblocking (:mod:`.loopfilter`)
 
 The search reconstructs every candidate with
-:func:`~codeclab.classic.reconstruct.reconstruct_block`, the decoder's own function, so
+:func:`~codeclab.classic.common.reconstruct.reconstruct_block`, the decoder's own function, so
 when it is done the picture state holds exactly what the decoder will rebuild (principle
 1 of DESIGN.md; HM's TEncSearch calls TComPrediction and TComTrQuant the same way).
 
@@ -33,7 +33,7 @@ Search (HM ``TEncCu::xCompressCU`` / ``TEncSearch::estIntraPredQT``, simplified)
 Rates come from the contexts as they stand at the start of the CTU (a copy, so estimates
 never disturb the real coder): flags cost :func:`~codeclab.entropy.rate.bin_cost`, and a
 residual costs the exact adaptive ``-log2 p`` of coding it with a scratch copy of the
-contexts (:func:`~codeclab.entropy.residual.encode_block` with statistics).
+contexts (:func:`~codeclab.classic.common.residual.encode_block` with statistics).
 """
 
 from __future__ import annotations
@@ -43,31 +43,86 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
-from codeclab.kernels import kernel
 
+from codeclab.classic.common.deblocking import deblock_picture
+from codeclab.classic.common.motion import new_mc_workspace
+from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
+from codeclab.classic.common.nnintra import (
+    NN_MODE_BASE,
+    empty_program,
+    intra_program,
+    nn_heads_for,
+)
+from codeclab.classic.common.partition import (
+    CTU_LOG2,
+    CTU_SIZE,
+    MIN_CU_LOG2,
+    UNITS_PER_CTU,
+    block_coverage,
+    fill_map,
+    largest_block_at,
+    neighbour_modes,
+    split_context,
+    take_quarter,
+    units_of,
+    z_order_position,
+)
+from codeclab.classic.common.picture import (
+    INTRA,
+    MERGE,
+    SKIP,
+    Picture,
+    References,
+    new_picture,
+    no_references,
+)
+from codeclab.classic.common.reconstruct import (
+    chroma_qp,
+    new_workspace,
+    predict,
+    predict_mode,
+    reconstruct_block,
+    reference_samples,
+)
+from codeclab.classic.common.reference.quant import INTRA_ROUNDING
+from codeclab.classic.common.residual import encode_block
+from codeclab.classic.common.syntax import (
+    CBF_CHROMA,
+    CBF_CHROMA_INTER,
+    CBF_LUMA,
+    CBF_LUMA_INTER,
+    CU_SKIP,
+    MERGE_FLAG,
+    MVP_IDX,
+    PART_NXN,
+    PRED_MODE,
+    ROOT_CBF,
+    SPLIT_CU,
+    PictureParams,
+    chroma_mode_bits,
+    chroma_mode_from_syntax,
+    encode_chroma_mode,
+    encode_flag,
+    encode_luma_mode,
+    encode_merge_idx,
+    encode_mvd,
+    encode_nn_intra,
+    encode_ref_idx,
+    flag_bits,
+    head_bits_of,
+    luma_mode_bits,
+    mode_to_syntax,
+    most_probable_modes,
+    new_contexts,
+    nn_intra_bits,
+    nn_intra_context,
+)
+from codeclab.classic.decoder.picture import SCANS, skip_context
+from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
 from codeclab.entropy.rate import ONE_BIT
-from codeclab.entropy.residual import encode_block
-from codeclab.classic.analysis import forward_transform, quantize, satd, sse
-from codeclab.classic.decoder import SCANS, skip_context
-from codeclab.classic.loopfilter import deblock_picture
-from codeclab.classic.motion import new_mc_workspace
-from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage, fill_map,
-                        largest_block_at, neighbour_modes, split_context, take_quarter, units_of,
-                        z_order_position)
-from codeclab.classic.picture import INTRA, MERGE, SKIP, Picture, References, new_picture, no_references
-from codeclab.classic.quant import INTRA_ROUNDING, chroma_distortion_weight, rd_lambda
-from codeclab.classic.nnintra import NN_MODE_BASE, empty_program, intra_program, nn_heads_for
-from codeclab.classic.reconstruct import (chroma_qp, new_workspace, predict, predict_mode, reconstruct_block,
-                          reference_samples)
-from codeclab.classic.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
-                     MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
-                     PictureParams, chroma_mode_bits, chroma_mode_from_syntax,
-                     encode_chroma_mode, encode_flag, encode_luma_mode, encode_merge_idx,
-                     encode_mvd, encode_nn_intra, encode_ref_idx, flag_bits, head_bits_of,
-                     luma_mode_bits, mode_to_syntax, most_probable_modes, new_contexts,
-                     nn_intra_bits, nn_intra_context)
+from codeclab.kernels import kernel
 
 #: Modes (besides the MPMs) that pass SATD pre-selection into the full RD check, by log2 size.
 RD_CANDIDATES = np.array([0, 0, 3, 3, 2, 2, 0], dtype=np.int64)
@@ -370,7 +425,7 @@ def _copy_region(S, x, y, size, saved, to_saved):
 
 @kernel
 def coverage(S, x, y, log2):
-    """:func:`~codeclab.classic.partition.block_coverage` of a block in the coded picture."""
+    """:func:`~codeclab.classic.common.partition.block_coverage` of a block in the coded picture."""
     return block_coverage(x, y, 1 << log2, S.pic.coded[0], S.pic.coded[1])
 
 
@@ -474,7 +529,7 @@ def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
 
 @kernel
 def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
-    """The intra part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_intra_cu`."""
+    """The intra part of coding_unit(): mirror of :func:`codeclab.classic.decoder.picture.decode_intra_cu`."""
     size = 1 << log2
     nxn = S.nxn[y >> 2, x >> 2] if log2 == MIN_CU_LOG2 else 0
     if log2 == MIN_CU_LOG2:
@@ -528,7 +583,7 @@ def has_residual(S, x, y, size):
 
 @kernel
 def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
-    """The inter part of coding_unit(): mirror of :func:`codeclab.classic.decoder.decode_inter_cu`."""
+    """The inter part of coding_unit(): mirror of :func:`codeclab.classic.decoder.picture.decode_inter_cu`."""
     size = 1 << log2
     u, v = x >> 2, y >> 2
     kind = S.pic.cu_kind[v, u]
@@ -568,7 +623,7 @@ def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
 
 @kernel
 def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
-    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.decode_cu`."""
+    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.picture.decode_cu`."""
     if inter:
         kind = S.pic.cu_kind[y >> 2, x >> 2]
         reg = encode_flag(reg, out, ctx, CU_SKIP + skip_context(S.pic, x, y), 1 if kind == SKIP else 0)

@@ -56,7 +56,7 @@ sequence parameter block and, in the payload, one framed codeword per picture
         cbf contexts and the DCT for every size
     end of picture: terminate bin 1 and the stop pattern (:func:`~codeclab.entropy.cabac.encoder_finish`)
 
-Residual coding is :mod:`codeclab.entropy.residual` (HEVC's last position, coded sub-block
+Residual coding is :mod:`codeclab.classic.common.residual` (HEVC's last position, coded sub-block
 flags, significance, greater-1/2, Rice remainders, signs). Its 112 contexts come first in
 the context array; this module's follow, the inter ones last (so still pictures are coded
 exactly as before inter coding existed). Every context starts at VVC's neutral state (CNU).
@@ -72,17 +72,23 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.bitstream.container import Matrix
+from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
+from codeclab.classic.common.nnintra import NN_MODE_BASE
+from codeclab.classic.common.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
 from codeclab.entropy.binarization import decode_exp_golomb, encode_exp_golomb
-from codeclab.entropy.cabac import (CNU, decode_bin, decode_bypass, encode_bin, encode_bypass,
-                             init_contexts)
+from codeclab.entropy.cabac import (
+    CNU,
+    decode_bin,
+    decode_bypass,
+    encode_bin,
+    encode_bypass,
+    init_contexts,
+)
 from codeclab.entropy.rate import ONE_BIT, bin_cost
-from codeclab.entropy.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
 from codeclab.errors import BitstreamError
-from codeclab.classic.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.nnintra import NN_MODE_BASE
+from codeclab.kernels import kernel
 
 # Context layout after the residual contexts.
 SPLIT_CU = RESIDUAL_CONTEXTS          # 3: number of neighbours (left, above) that are deeper
@@ -301,7 +307,7 @@ def chroma_mode_bits(ctx, value):
 # -------------------------------------------------------------------- mode derivations
 @kernel
 def most_probable_modes(left, above):
-    """candModeList of §8.4.2 (numba twin of :func:`codeclab.classic.intra.most_probable_modes`).
+    """candModeList of §8.4.2 (numba twin of :func:`codeclab.classic.common.reference.intra.most_probable_modes`).
 
     ``left``/``above`` are neighbour modes, or -1 where the neighbour gives no candidate.
     """

@@ -1,6 +1,6 @@
-"""Pictures of the ``classic`` codec: RGB <-> padded Y'CbCr 4:2:0 planes, and decoding one.
+"""Pictures of the ``classic`` codec: RGB <-> padded Y'CbCr 4:2:0 planes (BT.709, full range).
 
-The colour path of :mod:`.codec` (its docstring says why BT.709, full range, JPEG siting),
+The colour path of :mod:`codeclab.classic.codec` (its docstring says why BT.709, full range, JPEG siting),
 kept apart so that the codec's registration imports none of it.
 """
 
@@ -10,13 +10,10 @@ import numpy as np
 import torch
 
 from codeclab.bitstream.container import Matrix
+from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.io.chroma import downsample_chroma, upsample_chroma
 from codeclab.io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
 from codeclab.io.padding import pad_to_multiple
-from codeclab.classic.decoder import decode_payload
-from codeclab.classic.filters import filter_for_id, split_side_info
-from codeclab.classic.partition import CTU_SIZE
-from codeclab.classic.syntax import PictureParams
 
 SITING = "center"
 
@@ -42,11 +39,3 @@ def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
     return ycbcr_to_rgb_int(torch.stack([y, cb, cr]), matrix, full_range=True)
 
 
-def decode_planes(params: PictureParams, payload: bytes, height: int, width: int) -> tuple:
-    """Padded (Y, Cb, Cr) of one picture: decode, deblock, then the picture filter it names."""
-    if not params.picture_filter:
-        return decode_payload(params, payload, height, width).planes
-    picture_filter = filter_for_id(params.picture_filter)
-    picture_data, side_info = split_side_info(payload)
-    planes = decode_payload(params, picture_data, height, width).planes
-    return picture_filter.decode(planes, params.qp, side_info, (height, width))

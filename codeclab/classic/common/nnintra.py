@@ -35,6 +35,7 @@ VVC treats MIP blocks).
 from __future__ import annotations
 
 import numpy as np
+
 from codeclab.errors import UnsupportedError
 from codeclab.kernels import kernel
 
@@ -56,10 +57,10 @@ def empty_program() -> tuple:
 
 def intra_program(enabled: bool) -> tuple:
     """The program a picture with ``neural_intra = enabled`` is coded with: the one of the
-    picture tool ``"neural-intra"`` (:data:`~codeclab.classic.filters.PICTURE_TOOLS`), or none."""
+    picture tool ``"neural-intra"`` (:data:`~codeclab.classic.common.tools.PICTURE_TOOLS`), or none."""
     if not enabled:
         return empty_program()
-    from codeclab.classic.filters import PICTURE_TOOLS
+    from codeclab.classic.common.tools import PICTURE_TOOLS
 
     if "neural-intra" not in PICTURE_TOOLS.names():
         raise UnsupportedError("this installation has no neural intra tool (picture tool 'neural-intra')")

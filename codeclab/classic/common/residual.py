@@ -35,12 +35,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from codeclab.kernels import kernel
 
+from codeclab.entropy.cabac import (
+    CNU,
+    check_finish,
+    context_probability,
+    decode_bin,
+    decode_bypass,
+    decoder_failed,
+    decoder_start,
+    encode_bin,
+    encode_bypass,
+    encoder_finish,
+    encoder_start,
+    init_contexts,
+)
 from codeclab.errors import BitstreamError
-from codeclab.entropy.cabac import (CNU, check_finish, context_probability, decode_bin, decode_bypass,
-                    decoder_failed, decoder_start, encode_bin, encode_bypass, encoder_finish,
-                    encoder_start, init_contexts)
+from codeclab.kernels import kernel
 
 # Context layout.
 SIG, GT1, GT2, CSBF, LAST_X, LAST_Y = 0, 42, 66, 72, 76, 94

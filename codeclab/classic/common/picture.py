@@ -29,7 +29,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from codeclab.classic.partition import CTU_SIZE, new_maps
+from codeclab.classic.common.partition import CTU_SIZE, new_maps
 
 Picture = namedtuple("Picture", "planes decoded levels cu_log2 luma_mode tu_id mv ref_idx cu_kind coded")
 #: Reference pictures of an inter picture: ``y``/``cb``/``cr`` (R, H, W) int32 planes of

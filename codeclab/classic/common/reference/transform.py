@@ -21,7 +21,7 @@ stage to keep the numbers in 16 bits (values for bit depth B, block size n = 2^l
 
 with ``r = 1 << (s - 1)`` and ``clip16`` the clipping to ``coeffMin..coeffMax = -32768..32767``.
 Together the two scale by exactly ``2^(15 - B - log2n)`` and its inverse, which is the
-"transform shift" the quantizer compensates (see :mod:`codeclab.classic.quant`).
+"transform shift" the quantizer compensates (see :mod:`codeclab.classic.common.reference.quant`).
 
 Transform skip (§8.6.4.2, ``transform_skip_flag``) leaves the residual in the sample domain:
 the forward side shifts left by the same transform shift and the inverse side computes
@@ -226,7 +226,7 @@ def inverse_transform(
 
     Args:
         coeffs: integer tensor ``(..., n, n)`` of scaled transform coefficients ``d`` (the
-            output of :func:`codeclab.classic.quant.dequantize`); values outside the 16-bit
+            output of :func:`codeclab.classic.common.reference.quant.dequantize`); values outside the 16-bit
             range ``coeffMin..coeffMax`` cannot come out of the scaling process and are clipped.
         kind: ``"dct"``, ``"dst"`` (4x4 only) or ``"skip"`` (transform skip).
         bit_depth: sample bit depth ``B``.

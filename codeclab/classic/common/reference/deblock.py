@@ -50,7 +50,7 @@ from collections.abc import Callable
 
 import torch
 
-from codeclab.classic.quant import chroma_qp
+from codeclab.classic.common.reference.quant import chroma_qp
 
 #: beta' for Q = 0..51 (H.265 Table 8-12).
 BETA_TABLE = (

@@ -39,9 +39,8 @@ Vectors are in quarter luma samples; candidates are rows ``(mv_x, mv_y, ref_idx)
 
 from __future__ import annotations
 
+from codeclab.classic.common.partition import CTU_LOG2, CTU_SIZE
 from codeclab.kernels import kernel
-
-from codeclab.classic.partition import CTU_LOG2, CTU_SIZE
 
 MAX_MERGE_CANDIDATES = 5
 AMVP_CANDIDATES = 2

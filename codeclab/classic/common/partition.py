@@ -33,9 +33,9 @@ which is all the context modelling and prediction need from the neighbours:
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.classic.nnintra import NN_MODE_BASE
+from codeclab.classic.common.nnintra import NN_MODE_BASE
+from codeclab.kernels import kernel
 
 PLANAR_MODE = 0
 

@@ -51,114 +51,41 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from codeclab.bitstream.bits import read_uleb128, uleb128
-from codeclab.bitstream.container import ColorFormat, StreamHeader
-from codeclab.errors import BitstreamError, InputError, UnsupportedError
-from codeclab.io.video import Video
-from codeclab.classic.decoder import decode_payload
-from codeclab.classic.encoder import encode_planes
-from codeclab.classic.filters import PictureFilter, filter_for_id, join_side_info, split_side_info
-from codeclab.classic.inter import encode_inter_planes
-from codeclab.classic.motion import fractional_planes
-from codeclab.classic.motion_search import BLOCK, integer_motion_search
-from codeclab.classic.partition import CTU_SIZE, MIN_CU_LOG2
-from codeclab.classic.picture import Picture, References
-from codeclab.classic.syntax import (
+from codeclab.bitstream.bits import uleb128
+from codeclab.bitstream.container import ColorFormat
+from codeclab.classic.common.motion import fractional_planes
+from codeclab.classic.common.partition import CTU_SIZE
+from codeclab.classic.common.sequence import (
+    ReferencePicture,
+    build_references,
+    coded_size,
+    crop_frame,
+    frames_to_video,
+    reference_picture,
+    reference_pocs,
+)
+from codeclab.classic.common.syntax import (
     PictureParams,
     SequenceParams,
     pack_picture_header,
-    unpack_picture_header,
 )
+from codeclab.classic.common.tools import PictureFilter, join_side_info
+from codeclab.classic.encoder.inter import encode_inter_planes
+from codeclab.classic.encoder.intra import encode_planes
+from codeclab.classic.encoder.motion_search import BLOCK, integer_motion_search
+from codeclab.classic.encoder.rate_control import GOP_SIZE, picture_lambda, picture_qp
+from codeclab.errors import InputError, UnsupportedError
+from codeclab.io.video import Video
 
-#: Key pictures every GOP_SIZE pictures (the encoder's choice, sent in the parameters).
-GOP_SIZE = 4
-#: QP offsets by position in the group (0 = key picture), HM 16's low-delay P table.
-GOP_QP_OFFSETS = (1, 5, 4, 5)
-#: Lambda factor of P pictures: lambda = factor * 2^((QP - 12) / 3).
-P_LAMBDA_FACTOR = 0.578
 #: Longest intra period the sequence parameters hold (16 bits).
 MAX_INTRA_PERIOD = 65535
 #: Margin of the quarter-sample phase planes (samples beyond the coded picture; blocks
 #: reaching further read clipped positions, which give the same samples).
 PHASE_MARGIN = 16
-
-
-# -------------------------------------------------------------------- structure
-def reference_pocs(poc: int, intra_period: int, num_refs: int, gop_size: int) -> list[int]:
-    """The reference list of picture ``poc``: the previous picture, then the key pictures
-    before it back to the last intra picture, most recent first, at most ``num_refs``
-    (empty for an intra picture). Key pictures are every ``gop_size``-th from the intra one."""
-    last_intra = poc - poc % intra_period
-    if poc == last_intra:
-        return []
-    keys = range(poc - 2 - (poc - 2 - last_intra) % gop_size, last_intra - 1, -gop_size)
-    return ([poc - 1] + list(keys))[:num_refs]
-
-
-def coded_size(height: int, width: int) -> tuple[int, int]:
-    """The coded luma size of a picture: its sides rounded up to multiples of the smallest CU."""
-    unit = 1 << MIN_CU_LOG2
-    return -(-height // unit) * unit, -(-width // unit) * unit
-
-
-def picture_qp(poc: int, qp: int, intra_period: int) -> int:
-    """QP of picture ``poc``: the sequence QP for intra pictures, plus the offset of its
-    place in the group (:data:`GOP_QP_OFFSETS`) for P pictures."""
-    position = poc % intra_period
-    return qp if position == 0 else min(qp + GOP_QP_OFFSETS[position % GOP_SIZE], 51)
-
-
-def picture_lambda(qp: int) -> float:
-    """Lagrange multiplier of a P picture coded at ``qp``: ``0.578 * 2^((QP - 12) / 3)``."""
-    return P_LAMBDA_FACTOR * 2.0 ** ((qp - 12) / 3.0)
-
-
-def split_records(payload: bytes, count: int) -> list[tuple[int, bytes]]:
-    """The ``count`` picture records of a payload as ``(header byte, picture data)``."""
-    records, pos = [], 0
-    for t in range(count):
-        size, pos = read_uleb128(payload, pos, f"classic: picture {t}: record length")
-        if size < 1 or pos + size > len(payload):
-            raise BitstreamError(f"classic: picture {t}: record of {size} bytes runs past the payload")
-        records.append((payload[pos], payload[pos + 1:pos + size]))
-        pos += size
-    if pos != len(payload):
-        raise BitstreamError(f"classic: {len(payload) - pos} bytes after the last picture")
-    return records
-
-
-# -------------------------------------------------------------------- the reference buffer
-@dataclass
-class ReferencePicture:
-    """A decoded picture kept for prediction: its planes and the motion the next picture's
-    temporal predictors read."""
-
-    poc: int
-    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
-    mv: np.ndarray
-    ref_poc: np.ndarray  # per 4x4: the picture its vector points to, -1 for intra
-    phases: np.ndarray | None = field(default=None, repr=False)  # encoder only
-
-
-def reference_picture(poc: int, planes: tuple, picture: Picture, pocs: list[int]) -> ReferencePicture:
-    """Keep a decoded picture (``pocs``: its own reference list) in the buffer."""
-    pocs_array = np.asarray(pocs + [0], np.int32)
-    ref_poc = np.where(picture.ref_idx >= 0, pocs_array[np.maximum(picture.ref_idx, 0)], -1)
-    return ReferencePicture(poc, planes, picture.mv, ref_poc.astype(np.int32))
-
-
-def build_references(buffer: dict[int, ReferencePicture], poc: int, pocs: list[int],
-                     tmvp: bool) -> References:
-    """:data:`~.picture.References` of picture ``poc`` from the buffered pictures ``pocs``."""
-    pictures = [buffer[p] for p in pocs]
-    col = pictures[0]
-    return References(*(np.stack([p.planes[c] for p in pictures]) for c in range(3)),
-                      np.asarray(pocs, np.int64), poc, col.mv, col.ref_poc, col.poc, int(tmvp))
 
 
 # -------------------------------------------------------------------- encoding
@@ -292,74 +219,3 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
     return params, b"".join(records), recon, stats
 
 
-def crop_frame(planes: tuple, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shown part of decoded padded planes, as uint8 (what a frame of the output holds)."""
-    chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
-    return (planes[0][:height, :width].astype(np.uint8),
-            planes[1][:chroma_h, :chroma_w].astype(np.uint8),
-            planes[2][:chroma_h, :chroma_w].astype(np.uint8))
-
-
-def frames_to_video(frames: list[tuple], like: Video | StreamHeader) -> Video:
-    """Stack cropped frames into a :class:`~codeclab.io.video.Video` with ``like``'s timing and
-    colour description. No Y4M tags: the container does not carry them, so the encoder's
-    reconstruction and the decoder's output are written as the same file."""
-    y, cb, cr = (torch.from_numpy(np.stack([f[c] for f in frames])) for c in range(3))
-    return Video(y, cb, cr, like.fps, ColorFormat.YUV420, 8, like.matrix, like.range)
-
-
-# -------------------------------------------------------------------- decoding
-@dataclass
-class DecodedSequence:
-    """The decoded frames (cropped, uint8), and the last one's padded planes and syntax (for
-    ``codeclab info``)."""
-
-    frames: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
-    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
-    picture: Picture
-    ctu_bits: np.ndarray
-
-
-def decode_sequence(header: StreamHeader, params: SequenceParams, payload: bytes,
-                    last: int | None = None) -> DecodedSequence:
-    """Decode the pictures 0..``last`` (default: all); ``BitstreamError`` if damaged.
-
-    Memory stays bounded by the output: the reference buffer holds ``num_refs`` pictures and
-    every frame is kept only as its cropped 8-bit planes.
-    """
-    if header.bit_depth != 8 or header.color_format != ColorFormat.YUV420:
-        raise BitstreamError("classic sequences are 8-bit 4:2:0, the header says otherwise")
-    height, width = header.height, header.width
-    coded = coded_size(height, width)
-    picture_filter = filter_for_id(params.picture_filter) if params.picture_filter else None
-    records = split_records(payload, header.frame_count)
-    count = header.frame_count if last is None else last + 1
-    buffer: dict[int, ReferencePicture] = {}
-    frames = []
-    for t, (byte, data) in enumerate(records[:count]):
-        inter, qp = unpack_picture_header(byte)
-        pocs = reference_pocs(t, params.intra_period, params.num_refs, params.gop_size)
-        if inter != bool(pocs):
-            raise BitstreamError(f"classic: picture {t} should be {'P' if pocs else 'I'}")
-        side_info = b""
-        if picture_filter is not None:
-            data, side_info = split_side_info(data)
-        picture_params = params.picture(qp)
-        if not pocs:
-            decoded = decode_payload(picture_params, data, height, width, coded=coded)
-        else:
-            refs = build_references(buffer, t, pocs, params.tmvp)
-            decoded = decode_payload(picture_params, data, height, width, refs, len(pocs), coded)
-        planes = decoded.planes
-        if picture_filter is not None:
-            planes = picture_filter.decode(planes, qp, side_info, (height, width))
-        buffer[t] = reference_picture(t, planes, decoded.picture, pocs)
-        keep = reference_pocs(t + 1, params.intra_period, params.num_refs, params.gop_size)
-        buffer = {p: buffer[p] for p in keep}
-        frames.append(crop_frame(planes, height, width))
-    return DecodedSequence(frames, planes, decoded.picture, decoded.ctu_bits)
-
-
-def decode_video(header: StreamHeader, params: SequenceParams, payload: bytes) -> Video:
-    """The decoded sequence as a :class:`~codeclab.io.video.Video` of the header's size."""
-    return frames_to_video(decode_sequence(header, params, payload).frames, header)

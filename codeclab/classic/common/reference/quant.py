@@ -84,7 +84,7 @@ def quantize(
 
     Args:
         coeffs: integer coefficients of ``n x n`` blocks (any shape), from
-            :func:`codeclab.classic.transform.forward_transform`.
+            :func:`codeclab.classic.common.reference.transform.forward_transform`.
         qp: QP (0..51 for 8 bits; down to ``-QpBdOffset`` for deeper video), an int or a
             tensor broadcastable to ``coeffs`` (e.g. ``(N, 1, 1)`` for one QP per block).
         log2n: log2 of the block size.
@@ -122,7 +122,7 @@ def dequantize(
         bit_depth: sample bit depth B.
 
     Returns:
-        int32 scaled coefficients ``d`` for :func:`~codeclab.classic.transform.inverse_transform`.
+        int32 scaled coefficients ``d`` for :func:`~codeclab.classic.common.reference.transform.inverse_transform`.
     """
     per, rem = _qp_parts(qp, bit_depth)
     bd_shift = bit_depth + log2n - 5
@@ -157,19 +157,3 @@ def chroma_qp(qpi: int | torch.Tensor, chroma_array_type: int = 1) -> int | torc
     return _QPC_30_TO_43[qpi - 30] if qpi <= 43 else qpi - 6
 
 
-def rd_lambda(qp: float) -> float:
-    """HM's Lagrange multiplier for intra decisions: ``lambda = 0.57 * 2^((QP - 12) / 3)``.
-
-    Minimising ``D + lambda * R`` (D as a sum of squared errors, R in bits) trades rate for
-    distortion at the slope the QP implies. Encoder-side only, so a float is fine.
-    """
-    return 0.57 * 2.0 ** ((qp - 12) / 3.0)
-
-
-def chroma_distortion_weight(qp_luma: int, qp_chroma: int) -> float:
-    """HM's weight of chroma SSE against luma SSE: ``2^((QpY - QpC) / 3)``.
-
-    The coarser chroma step at high QP (:func:`chroma_qp`) would otherwise make chroma errors
-    look cheap next to the lambda chosen for luma.
-    """
-    return 2.0 ** ((qp_luma - qp_chroma) / 3.0)

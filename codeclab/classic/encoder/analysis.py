@@ -16,9 +16,9 @@ for bit against the torch tools of :mod:`.transform` and :mod:`.quant`:
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.classic.reconstruct import MATRICES, QUANT_SCALE
+from codeclab.classic.common.reconstruct import MATRICES, QUANT_SCALE
+from codeclab.kernels import kernel
 
 COEFF_MIN, COEFF_MAX = -32768, 32767
 #: 8x8 Hadamard matrix (Sylvester order); 4x4 is its top-left corner.

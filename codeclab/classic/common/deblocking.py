@@ -3,7 +3,7 @@
 One QP covers a picture. The edges come from the ``tu_id`` map (one id per transform
 block, per 4x4 luma block; a CU without residual is one block): a vertical edge segment at
 ``x = 8j``, rows ``4i..4i+3``, is a block edge where ``tu_id[i, 2j-1] != tu_id[i, 2j]``
-(:func:`~codeclab.classic.deblock.block_edges`). Its boundary strength (§8.7.2.4,
+(:func:`~codeclab.classic.common.reference.deblock.block_edges`). Its boundary strength (§8.7.2.4,
 :func:`edge_strengths`) is 2 next to an intra block, so every edge of an intra picture has
 Bs 2; between inter blocks it is 1 when a side has luma coefficients or the motion differs
 (other reference picture, or a vector one luma sample or more apart), else 0 (not
@@ -21,11 +21,11 @@ edges on the result. The encoder calls this same function on its reconstruction.
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
-from codeclab.classic.deblock import BETA_TABLE, TC_TABLE
-from codeclab.classic.picture import Picture
-from codeclab.classic.reconstruct import chroma_qp
+from codeclab.classic.common.picture import Picture
+from codeclab.classic.common.reconstruct import chroma_qp
+from codeclab.classic.common.reference.deblock import BETA_TABLE, TC_TABLE
+from codeclab.kernels import kernel
 
 BETA = np.array(BETA_TABLE, dtype=np.int64)
 TC = np.array(TC_TABLE, dtype=np.int64)

@@ -29,6 +29,7 @@ from codeclab.registry import Registry
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
+
 class PictureFilter(Protocol):
     """An in-loop filter stage after deblocking (encoder and decoder halves).
 
