@@ -16,7 +16,7 @@ Part B -- binary coder. A Kodak picture (``--image``; the package's sample crop 
 shared data set is absent) is converted to Y'CbCr 4:2:0, cut into 8 x 8 blocks (level
 shifted by 128), DCT-II transformed and quantized at a QP-32 step (2^((32 - 4) / 6) =
 25.4, rounding offset 1/3 as in HM's intra quantizer). The levels are coded with
-``codeclab.classic.common.residual`` (HEVC-style residual coding). Reported: time of the whole
+``codeclab.classic`` (HEVC-style residual coding). Reported: time of the whole
 residual encode and decode, bits against the ideal adaptive cost (sum of -log2 p with
 each context's probability at that moment), and the engine alone: bins/s encoding and
 decoding the recorded bin stream of that picture.
@@ -42,11 +42,17 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from codeclab.entropy import GaussianConditional  # noqa: E402
-from codeclab.entropy import cabac, rate
-from codeclab.classic.common import residual
-
 from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
+
+from codeclab.classic.common import residual
+from codeclab.classic.decoder.residual import decode_residuals
+from codeclab.classic.encoder.residual import encode_residuals
+from codeclab.entropy import (
+    GaussianConditional,  # noqa: E402
+    bin_coder,
+    cabac,
+    rate,
+)
 
 
 def timed(fn, repeats: int):
@@ -141,13 +147,13 @@ def bench_binary(image: Path, repeats: int) -> dict:
     planes = [quantized_dct_blocks(p) for p in ycbcr420_planes(image)]
     chroma_flags = [False, True, True]
     # Warm-up on a small input (numba compilation is not part of the measurement).
-    residual.decode_residuals(residual.encode_residuals(planes[0][:4]), 4, 8)
+    decode_residuals(encode_residuals(planes[0][:4]), 4, 8)
 
     def encode_all():
-        return [residual.encode_residuals(b, chroma=c) for b, c in zip(planes, chroma_flags)]
+        return [encode_residuals(b, chroma=c) for b, c in zip(planes, chroma_flags)]
 
     def decode_all(streams):
-        return [residual.decode_residuals(s, len(b), 8, chroma=c)
+        return [decode_residuals(s, len(b), 8, chroma=c)
                 for s, b, c in zip(streams, planes, chroma_flags)]
 
     t_enc, streams = timed(encode_all, repeats)
@@ -158,7 +164,7 @@ def bench_binary(image: Path, repeats: int) -> dict:
     for b, c in zip(planes, chroma_flags):
         stats = np.zeros(3)
         trace = np.zeros(2 * (b.size * 3 + 64 * len(b)), dtype=np.int32)
-        residual.encode_residuals(b, chroma=c, stats=stats, trace=trace)
+        encode_residuals(b, chroma=c, stats=stats, trace=trace)
         count = int(stats[1] + stats[2])
         ideal += stats[0]
         ids.append(trace[0: 2 * count: 2].astype(np.int64))
@@ -168,13 +174,13 @@ def bench_binary(image: Path, repeats: int) -> dict:
     n_ctx = residual.N_CONTEXTS + 2
     fresh = lambda: cabac.init_contexts(np.full(n_ctx, cabac.CNU))  # noqa: E731
     out = np.empty(bins.size + 64, dtype=np.uint8)
-    cabac.encode_bin_stream(fresh(), ids[:100], bins[:100], out)  # compile
-    size = cabac.encode_bin_stream(fresh(), ids, bins, out)
+    bin_coder.encode_bin_stream(fresh(), ids[:100], bins[:100], out)  # compile
+    size = bin_coder.encode_bin_stream(fresh(), ids, bins, out)
     data = out[:size].copy()
     back = np.empty_like(bins)
-    cabac.decode_bin_stream(fresh(), ids[:100], data[:0], back[:100])  # compile
-    t_bin_enc, _ = timed(lambda: cabac.encode_bin_stream(fresh(), ids, bins, out), repeats)
-    t_bin_dec, code = timed(lambda: cabac.decode_bin_stream(fresh(), ids, data, back), repeats)
+    bin_coder.decode_bin_stream(fresh(), ids[:100], data[:0], back[:100])  # compile
+    t_bin_enc, _ = timed(lambda: bin_coder.encode_bin_stream(fresh(), ids, bins, out), repeats)
+    t_bin_dec, code = timed(lambda: bin_coder.decode_bin_stream(fresh(), ids, data, back), repeats)
     assert code == 0 and np.array_equal(back, bins), "bin stream round trip failed"
     stream_ideal = rate.ideal_adaptive_bits(fresh(), ids, bins)
     return dict(

@@ -42,10 +42,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
+
 from codeclab.io import pad_to_multiple, read_image  # noqa: E402
 from codeclab.learned.registry import build_model  # noqa: E402
 
-from peers import KODAK, SAMPLES, import_compressai  # noqa: E402
 ARCHITECTURES = ("factorized", "hyperprior", "mean-scale", "checkerboard")
 LAMBDA = 0.013  # CompressAI's quality 4 for MSE: the middle of the ladder
 

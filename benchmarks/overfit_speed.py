@@ -40,12 +40,17 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from peers import KODAK, SAMPLES  # noqa: E402
+
 from codeclab import api  # noqa: E402
 from codeclab.codec import get_codec  # noqa: E402
 from codeclab.io import read_image  # noqa: E402
-from codeclab.learned.overfit.encoder import _State, _train, effort_of, initial_parameters  # noqa: E402
-
-from peers import KODAK, SAMPLES  # noqa: E402
+from codeclab.learned.overfit.encoder import (  # noqa: E402
+    _State,
+    _train,
+    effort_of,
+    initial_parameters,
+)
 
 
 def step_seconds(image: torch.Tensor, steps: int, effort) -> float:

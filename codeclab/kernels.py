@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 
 import numba
+
 _njit = numba.njit
 from numba.core import types
 

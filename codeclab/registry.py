@@ -7,8 +7,9 @@ pytest finds its plug-ins, and CodecLab's own codecs are declared the same way i
     [project.entry-points."codeclab.codecs"]
     my-codec = "my_package.codec"        # importing it calls CODECS.add(...)
 
-The first lookup in a registry imports every module of its group, so ``import codeclab``
-stays light and the core names no codec, model or tool module::
+A lookup imports the modules of the group on first use -- only the entry named like the
+item when there is one, else all of them -- so ``import codeclab`` stays light, decoding
+loads only what it decodes with, and the core names no codec, model or tool module::
 
     CODECS.add("jpeg", JpegCodec, id=0x0101)     # where the codec is defined
     CODECS.get("jpeg")                           # anywhere: loads the group, then looks up
@@ -70,12 +71,20 @@ class Registry(Generic[T]):
         for module in modules:
             __import__(module)
 
+    def load_named(self, name: str) -> None:
+        """Import only the modules whose entry point is called ``name`` (the cheap lookup)."""
+        for entry in metadata.entry_points(group=self.group, name=name):
+            __import__(entry.value)
+
     def names(self) -> list[str]:
         self.load()
         return list(self._by_name)
 
     def get(self, name: str) -> T:
-        self.load()
+        if name not in self._by_name and not self._loaded:
+            self.load_named(name)
+        if name not in self._by_name:
+            self.load()
         if name not in self._by_name:
             known = ", ".join(sorted(self._by_name)) or "none registered"
             raise InputError(f"unknown {self.kind} {name!r}; known: {known}")

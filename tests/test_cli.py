@@ -44,9 +44,9 @@ def encoded(tmp_path, sample_image_path, capsys):
 def test_encode_decode_round_trip_equals_recon(tmp_path, encoded, capsys):
     status, out, err = run(capsys, "decode", encoded, "-o", tmp_path / "dec.png")
     assert status == 0, err
-    from codeclab.io.image import read_image
-
     import torch
+
+    from codeclab.io.image import read_image
 
     assert torch.equal(read_image(tmp_path / "dec.png"), read_image(tmp_path / "recon.png"))
 

@@ -42,9 +42,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from codeclab.bitstream.container import ColorFormat, StreamHeader
-from codeclab.codec import Encoded, register
-from codeclab.errors import BitstreamError, UnsupportedError
 from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
@@ -55,6 +52,9 @@ from codeclab.anchors.common import (
 )
 from codeclab.anchors.ffmpeg_image import decode_picture, encode_picture
 from codeclab.anchors.ffmpeg_run import ffmpeg_version
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.codec import Encoded, register
+from codeclab.errors import BitstreamError, UnsupportedError
 
 if TYPE_CHECKING:  # torch and the video path load when a sequence is coded
     import torch

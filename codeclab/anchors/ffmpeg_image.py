@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.errors import BitstreamError, EncoderError
 from codeclab.anchors.ffmpeg_run import run_ffmpeg, time_limit
+from codeclab.errors import BitstreamError, EncoderError
 
 _SWSCALE_FLAGS = "flags=accurate_rnd+full_chroma_int+bitexact"
 

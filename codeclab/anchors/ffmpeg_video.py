@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from codeclab.bitstream.container import ColorFormat, Matrix, Range
-from codeclab.errors import BitstreamError, EncoderError, UnsupportedError
 from codeclab.anchors.ffmpeg_image import max_decoded_pixels
 from codeclab.anchors.ffmpeg_run import run_ffmpeg, time_limit
+from codeclab.bitstream.container import ColorFormat, Matrix, Range
+from codeclab.errors import BitstreamError, EncoderError, UnsupportedError
 from codeclab.io.video import Video
 
 #: Seconds allowed per megapixel of all frames (VVenC medium runs at a few frames per

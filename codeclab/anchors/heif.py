@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from codeclab.bitstream.container import StreamHeader
-from codeclab.codec import Encoded, register
-from codeclab.errors import BitstreamError, UnsupportedError
 from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
@@ -31,6 +28,9 @@ from codeclab.anchors.common import (
     unpack_params,
 )
 from codeclab.anchors.pillow import _check_rgb_header
+from codeclab.bitstream.container import StreamHeader
+from codeclab.codec import Encoded, register
+from codeclab.errors import BitstreamError, UnsupportedError
 
 if TYPE_CHECKING:
     import torch

@@ -20,9 +20,6 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from codeclab.bitstream.container import ColorFormat, StreamHeader
-from codeclab.codec import Encoded, register
-from codeclab.errors import BitstreamError
 from codeclab.anchors.common import (
     AnchorCodec,
     LazyText,
@@ -32,6 +29,9 @@ from codeclab.anchors.common import (
     rgb_tensor,
     unpack_params,
 )
+from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.codec import Encoded, register
+from codeclab.errors import BitstreamError
 
 if TYPE_CHECKING:
     import torch

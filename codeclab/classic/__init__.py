@@ -45,11 +45,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "NUM_MODES": ".common.reference.intra",
     "PLANAR": ".common.reference.intra",
     "VERTICAL": ".common.reference.intra",
-    "chroma_mode": ".common.reference.intra",
-    "chroma_mode_candidates": ".common.reference.intra",
-    "luma_mode_from_syntax": ".common.reference.intra",
-    "luma_mode_to_syntax": ".common.reference.intra",
-    "most_probable_modes": ".common.reference.intra",
+    "chroma_mode": ".common.reference.intra_modes",
+    "chroma_mode_candidates": ".common.reference.intra_modes",
+    "luma_mode_from_syntax": ".common.reference.intra_modes",
+    "luma_mode_to_syntax": ".common.reference.intra_modes",
+    "most_probable_modes": ".common.reference.intra_modes",
     "neighbouring_samples": ".common.reference.intra",
     "predict": ".common.reference.intra",
     "predict_all_modes": ".common.reference.intra",
@@ -69,8 +69,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "inverse_transform": ".common.reference.transform",
     "transform_kind": ".common.reference.transform",
     "transform_matrix": ".common.reference.transform",
-    "decode_residuals": ".common.residual",
-    "encode_residuals": ".common.residual",
+    "decode_residuals": ".decoder.residual",
+    "encode_residuals": ".encoder.residual",
 })
 
 __all__ = [

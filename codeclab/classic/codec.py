@@ -6,7 +6,7 @@ Still pictures: RGB in, RGB out, an all-intra coder in between::
     payload ─► decoder ─► crop ─► upsample chroma ─► RGB
 
 Sequences: Y'CbCr 4:2:0 8-bit in and out as they come (no colour conversion), coded as
-I P P P ... pictures (:mod:`.sequence`); matrix and range travel in the container header.
+I P P P ... pictures (:mod:`~codeclab.classic.encoder.sequence`); matrix and range travel in the container header.
 
 Colour: BT.709, full range, 8 bits, with the project's fixed-point conversion
 (:func:`~codeclab.io.color.rgb_to_ycbcr_int`). BT.709 because the video anchors (x265,
@@ -56,15 +56,15 @@ class ClassicCodec(Codec):
                    "quarter-sample HEVC interpolation; quality = QP")
 
     picture_filter: PictureFilter | None = None
-    """In-loop filter after deblocking (:mod:`.filters`); ``None`` in the pure classic codec."""
+    """In-loop filter after deblocking (:mod:`~codeclab.classic.common.tools`); ``None`` in the pure classic codec."""
     neural_intra: bool = False
-    """Code with the network intra modes of :mod:`.nnintra` beside the 35 HEVC modes."""
+    """Code with the network intra modes of :mod:`~codeclab.classic.common.nnintra` beside the 35 HEVC modes."""
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
+        from codeclab.classic.common.parameters import PictureParams
         from codeclab.classic.common.rgb import planes_to_rgb, rgb_to_planes
-        from codeclab.classic.common.syntax import PictureParams
         from codeclab.classic.common.tools import join_side_info
-        from codeclab.classic.encoder.intra import encode_planes
+        from codeclab.classic.encoder.picture import encode_planes
 
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
         params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id,
@@ -82,8 +82,8 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
+        from codeclab.classic.common.parameters import PictureParams
         from codeclab.classic.common.rgb import planes_to_rgb
-        from codeclab.classic.common.syntax import PictureParams
         from codeclab.classic.decoder.picture import decode_planes
 
         picture_params = PictureParams.unpack(params)
@@ -101,7 +101,7 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
-        from codeclab.classic.common.syntax import SequenceParams
+        from codeclab.classic.common.parameters import SequenceParams
         from codeclab.classic.decoder.sequence import decode_video
 
         return decode_video(header, SequenceParams.unpack(params), payload)
@@ -114,7 +114,7 @@ class ClassicCodec(Codec):
         return draw_syntax(header, params, payload, show, frame)
 
     def describe_params(self, params: bytes) -> dict:
-        from codeclab.classic.common.syntax import PictureParams, SequenceParams
+        from codeclab.classic.common.parameters import PictureParams, SequenceParams
 
         if len(params) > 6:
             q = SequenceParams.unpack(params)

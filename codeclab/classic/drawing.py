@@ -28,11 +28,11 @@ import torch
 
 from codeclab.bitstream.container import Matrix, Range, StreamHeader
 from codeclab.classic.common.nnintra import NN_MODE_BASE
+from codeclab.classic.common.parameters import PictureParams, SequenceParams
 from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.classic.common.picture import AMVP, INTRA, MERGE, SKIP
 from codeclab.classic.common.reference.intra import INTRA_PRED_ANGLE
 from codeclab.classic.common.rgb import planes_to_rgb
-from codeclab.classic.common.syntax import PictureParams, SequenceParams
 from codeclab.classic.common.tools import split_side_info
 from codeclab.classic.decoder.picture import decode_payload
 from codeclab.classic.decoder.sequence import decode_sequence
@@ -91,7 +91,7 @@ def video_rgb(planes: tuple, height: int, width: int, header: StreamHeader) -> t
 def decode_for_drawing(header: StreamHeader, params: bytes, payload: bytes, frame: int):
     """``(rgb, picture syntax, bits per CTU)`` of picture ``frame`` (0 for a still picture)."""
     height, width = header.height, header.width
-    if len(params) > 6:  # a sequence (:class:`~.syntax.SequenceParams`)
+    if len(params) > 6:  # a sequence (:class:`~codeclab.classic.common.syntax.SequenceParams`)
         if not 0 <= frame < header.frame_count:
             raise InputError(f"--frame {frame} outside 0..{header.frame_count - 1}")
         decoded = decode_sequence(header, SequenceParams.unpack(params), payload, last=frame)

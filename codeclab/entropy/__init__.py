@@ -21,8 +21,8 @@ from codeclab.lazy import lazy_exports
 
 # Each name loads its module on first use (:mod:`codeclab.lazy`).
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "BinaryDecoder": ".cabac",
-    "BinaryEncoder": ".cabac",
+    "BinaryDecoder": ".bin_coder",
+    "BinaryEncoder": ".bin_coder",
     "contexts_at": ".cabac",
     "decode_bin": ".cabac",
     "decode_bypass": ".cabac",

@@ -24,9 +24,8 @@ make a parser loop for long.
 
 from __future__ import annotations
 
-from codeclab.kernels import kernel
-
 from codeclab.entropy.cabac import decode_bin, decode_bypass, encode_bin, encode_bypass
+from codeclab.kernels import kernel
 
 #: Longest Exp-Golomb prefix a decoder accepts (values up to about 2^32).
 MAX_EG_PREFIX = 32

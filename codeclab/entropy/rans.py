@@ -31,6 +31,7 @@ symbol), so every value in ``[-2^15, 2^15)`` can be coded.
 from __future__ import annotations
 
 import numpy as np
+
 from codeclab.kernels import kernel
 
 #: Bits of probability resolution of every table.

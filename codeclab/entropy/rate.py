@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.entropy.cabac import C_P0, C_P1, update_context
+from codeclab.kernels import kernel
 
 #: One bit in the fixed-point unit of the estimates (Q15).
 ONE_BIT = 1 << 15

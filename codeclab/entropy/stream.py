@@ -31,11 +31,11 @@ symbols asked for and the length of the data.
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.bitstream.bits import BitReader, BitWriter
-from codeclab.errors import BitstreamError
 from codeclab.entropy.tables import CdfTables
+from codeclab.errors import BitstreamError
+from codeclab.kernels import kernel
 
 _MAX_VARINT_BYTES = 5
 

@@ -42,9 +42,9 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.entropy import fixed_point as fp
+from codeclab.kernels import kernel
 
 #: Bits of probability resolution: frequencies sum to 2^PRECISION.
 PRECISION = 24

@@ -13,7 +13,8 @@ a neural in-loop filter after deblocking::
   an integer program, the same on every machine: every partial sum below 2^24),
   :mod:`.nnlf.int8` (the same integers on uint8 x int8 convolutions, where a load-time probe
   confirms the CPU's kernels are exact), :mod:`.nnlf.runtime` (filtering a picture),
-  :mod:`.nnlf.weights` (the shipped program) and :mod:`.nnlf.tool` (the
+  :mod:`.nnlf.weights` (the shipped program), :mod:`.nnlf.syntax` (its side information),
+  :mod:`.nnlf.encoder` (the RDO of modes, scales and CTU flags) and :mod:`.nnlf.tool` (the
   :class:`~codeclab.classic.common.tools.PictureFilter`: per-CTU on/off by RDO, flags in CABAC).
   Training: :mod:`.nnlf.training` (the CNN, model ``nnlf``; training pairs; export);
 - :mod:`.tools` -- registers both as the classic codec's picture tools (entry point

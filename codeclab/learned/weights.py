@@ -20,7 +20,6 @@ import json
 import os
 import zlib
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from codeclab.errors import InputError, UnsupportedError

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.bitstream.container import ColorFormat, parse, serialize
-from codeclab.codec import codec_for_id, get_codec
-from codeclab.errors import BitstreamError, EncoderError, InputError, UnsupportedError
 from codeclab.anchors import ffmpeg_image
 from codeclab.anchors.ffmpeg_run import run_ffmpeg
 from codeclab.anchors.ffmpeg_video import change_bit_depth
+from codeclab.bitstream.container import ColorFormat, parse, serialize
+from codeclab.codec import codec_for_id, get_codec
+from codeclab.errors import BitstreamError, EncoderError, InputError, UnsupportedError
 from codeclab.io import read_image, read_y4m
 from codeclab.io.video import Video
 

@@ -11,7 +11,7 @@ import torch
 
 from codeclab import api
 from codeclab.bitstream import container
-from codeclab.classic.common import syntax
+from codeclab.classic.common import parameters, syntax
 from codeclab.errors import BitstreamError
 from codeclab.eval.metrics import psnr_rgb
 from codeclab.io import read_image
@@ -73,11 +73,11 @@ def test_mode_syntax_round_trips():
 
 
 def test_params_round_trip_and_reject_garbage():
-    params = syntax.PictureParams(qp=37)
-    assert syntax.PictureParams.unpack(params.pack()) == params
+    params = parameters.PictureParams(qp=37)
+    assert parameters.PictureParams.unpack(params.pack()) == params
     for bad in (b"", b"\x40\x02\x03\x06\x03", b"\x20\x07\x03\x06\x03", b"\x20\x02\x03\x05\x03"):
         with pytest.raises(BitstreamError):
-            syntax.PictureParams.unpack(bad)
+            parameters.PictureParams.unpack(bad)
 
 
 def _reseal(data: bytes, payload: bytes) -> bytes:

@@ -13,11 +13,6 @@ from codeclab.classic.common.reference.intra import (
     NUM_MODES,
     PLANAR,
     VERTICAL,
-    chroma_mode,
-    chroma_mode_candidates,
-    luma_mode_from_syntax,
-    luma_mode_to_syntax,
-    most_probable_modes,
     neighbouring_samples,
     predict,
     predict_all_modes,
@@ -25,6 +20,13 @@ from codeclab.classic.common.reference.intra import (
     smooth_references,
     smoothing_flag,
     substitute_references,
+)
+from codeclab.classic.common.reference.intra_modes import (
+    chroma_mode,
+    chroma_mode_candidates,
+    luma_mode_from_syntax,
+    luma_mode_to_syntax,
+    most_probable_modes,
 )
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.common.reference import deblock
 from codeclab.classic.common import deblocking as loopfilter
 from codeclab.classic.common.picture import new_picture
+from codeclab.classic.common.reference import deblock
 
 
 def _picture(seed: int, height: int = 64, width: int = 96):

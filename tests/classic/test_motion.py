@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.common.reference import interp
 from codeclab.classic.common import motion
+from codeclab.classic.common.reference import interp
 
 
 @pytest.fixture(scope="module")

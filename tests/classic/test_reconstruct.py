@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.common.reference import intra
-from codeclab.classic.common.reference import quant
-from codeclab.classic.common.reference import transform
 from codeclab.classic.common import reconstruct as rc
+from codeclab.classic.common.reference import intra, quant, transform
 
 
 @pytest.mark.parametrize("n", [4, 8, 16, 32])

@@ -11,8 +11,10 @@ import torch
 from codeclab import api
 from codeclab.bitstream import container
 from codeclab.bitstream.bits import uleb128
-from codeclab.classic.encoder import sequence
 from codeclab.classic.codec import ClassicCodec
+from codeclab.classic.common.sequence import split_records
+from codeclab.classic.decoder.sequence import decode_video
+from codeclab.classic.encoder import sequence
 from codeclab.errors import BitstreamError, InputError, UnsupportedError
 from codeclab.io.video import Video
 from codeclab.io.y4m import read_y4m
@@ -68,10 +70,10 @@ def test_structure_and_framing():
     records = [bytes([0x20]) + b"x" * 200, bytes([0xA1])]
     payload = b"".join(uleb128(len(r)) + r for r in records)
     assert payload[:2] == bytes([201 & 0x7F | 0x80, 1])  # 201 in two ULEB128 bytes
-    assert sequence.split_records(payload, 2) == [(0x20, b"x" * 200), (0xA1, b"")]
+    assert split_records(payload, 2) == [(0x20, b"x" * 200), (0xA1, b"")]
     for bad in (payload[:-1], payload + b"\x00", b"\x80" * 6):
         with pytest.raises(BitstreamError):
-            sequence.split_records(bad, 2)
+            split_records(bad, 2)
 
 
 def _reseal(data: bytes, payload: bytes) -> bytes:
@@ -117,7 +119,7 @@ def test_odd_sizes_and_one_reference(clip):
     assert frame_md5s(api.decode(result.data)) == frame_md5s(result.recon)
     params, payload, recon, _ = sequence.encode_sequence(cut, 30, 8, num_refs=1, tmvp=False)
     header = ClassicCodec().video_header(cut)
-    assert frame_md5s(sequence.decode_video(header, params, payload)) == frame_md5s(recon)
+    assert frame_md5s(decode_video(header, params, payload)) == frame_md5s(recon)
 
 
 def test_only_8_bit_420_video():

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeclab.entropy import cabac
-from codeclab.entropy.cabac import BinaryDecoder, BinaryEncoder, contexts_at, init_contexts
+from codeclab.entropy import bin_coder, cabac
+from codeclab.entropy.bin_coder import BinaryDecoder, BinaryEncoder
+from codeclab.entropy.cabac import contexts_at, init_contexts
 from codeclab.entropy.rate import FRAC_BITS, ONE_BIT, bin_cost, ideal_adaptive_bits
 from codeclab.errors import BitstreamError
 
@@ -32,13 +33,13 @@ def _stream(seed: int, n: int, n_ctx: int):
 
 def _encode(ctx_ids, bins, n_ctx, shift_idx=cabac.DEFAULT_SHIFT_IDX):
     out = np.empty(bins.size + 16, dtype=np.uint8)
-    size = cabac.encode_bin_stream(contexts_at(0.5, n_ctx, shift_idx), ctx_ids, bins, out)
+    size = bin_coder.encode_bin_stream(contexts_at(0.5, n_ctx, shift_idx), ctx_ids, bins, out)
     return out[:size].copy()
 
 
 def _decode(data, ctx_ids, n_ctx, shift_idx=cabac.DEFAULT_SHIFT_IDX):
     back = np.zeros(ctx_ids.size, dtype=np.int64)
-    code = cabac.decode_bin_stream(contexts_at(0.5, n_ctx, shift_idx), ctx_ids, data, back)
+    code = bin_coder.decode_bin_stream(contexts_at(0.5, n_ctx, shift_idx), ctx_ids, data, back)
     return code, back
 
 
@@ -156,7 +157,7 @@ def test_full_buffer_is_reported_not_overrun():
     out = np.zeros(64, dtype=np.uint8)
     guard = np.zeros(80, dtype=np.uint8)
     guard[:64] = out
-    size = cabac.encode_bin_stream(contexts_at(0.5, 3), ctx_ids, bins, guard[:64])
+    size = bin_coder.encode_bin_stream(contexts_at(0.5, 3), ctx_ids, bins, guard[:64])
     assert size > 64 and not guard[64:].any()
 
 
@@ -165,15 +166,16 @@ def test_runs_without_jit_and_writes_identical_bytes(tmp_path):
     script = textwrap.dedent("""
         import json, sys
         import numpy as np
-        from codeclab.entropy import cabac, binarization as B
-        from codeclab.classic.common.residual import encode_residuals, decode_residuals
+        from codeclab.entropy import bin_coder, cabac, binarization as B
+        from codeclab.classic.decoder.residual import decode_residuals
+        from codeclab.classic.encoder.residual import encode_residuals
         rng = np.random.default_rng(7)
         ctx_ids = rng.integers(-1, 4, 300).astype(np.int64)
         bins = rng.integers(0, 2, 300).astype(np.int64)
         out = np.empty(400, np.uint8)
-        size = cabac.encode_bin_stream(cabac.contexts_at(0.4, 4), ctx_ids, bins, out)
+        size = bin_coder.encode_bin_stream(cabac.contexts_at(0.4, 4), ctx_ids, bins, out)
         back = np.zeros(300, np.int64)
-        code = cabac.decode_bin_stream(cabac.contexts_at(0.4, 4), ctx_ids, out[:size].copy(), back)
+        code = bin_coder.decode_bin_stream(cabac.contexts_at(0.4, 4), ctx_ids, out[:size].copy(), back)
         assert code == 0 and np.array_equal(back, bins)
         reg = cabac.encoder_start()
         buf = np.empty(256, np.uint8)

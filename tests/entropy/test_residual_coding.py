@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from codeclab.classic.common.residual import diagonal_scan, decode_residuals, encode_residuals
+from codeclab.classic.common.residual import diagonal_scan
+from codeclab.classic.decoder.residual import decode_residuals
+from codeclab.classic.encoder.residual import encode_residuals
 from codeclab.errors import BitstreamError
 
 

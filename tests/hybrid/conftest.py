@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.encoder.intra import encode_planes
+from codeclab.classic.common.parameters import PictureParams
 from codeclab.classic.common.rgb import rgb_to_planes
-from codeclab.classic.common.syntax import PictureParams
+from codeclab.classic.encoder.picture import encode_planes
 from codeclab.hybrid.nnlf.training.network import (
     LoopFilterNet,
     integer_program,

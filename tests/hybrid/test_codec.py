@@ -11,13 +11,13 @@ import torch
 from codeclab import api
 from codeclab.bitstream.container import parse
 from codeclab.classic.codec import ClassicCodec
-from codeclab.classic.common.tools import join_side_info, split_side_info
+from codeclab.classic.common.parameters import PictureParams
 from codeclab.classic.common.rgb import rgb_to_planes
-from codeclab.classic.common.syntax import PictureParams
+from codeclab.classic.common.tools import join_side_info, split_side_info
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError
 from codeclab.hybrid.codec import ClassicNIPCodec, ClassicNNCodec
-from codeclab.hybrid.nnlf.tool import NEURAL_FILTER_ID
+from codeclab.hybrid.nnlf.syntax import NEURAL_FILTER_ID
 from codeclab.io.image import read_image
 
 

@@ -7,14 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.common.reference.intra import neighbouring_samples, substitute_references
 from codeclab.classic.common.nnintra import (
     NN_MODE_BASE,
     empty_program,
     nn_predict,
     program_heads,
 )
-from codeclab.classic.common.syntax import PictureParams, SequenceParams
+from codeclab.classic.common.parameters import PictureParams, SequenceParams
+from codeclab.classic.common.reference.intra import (
+    neighbouring_samples,
+    substitute_references,
+)
 from codeclab.errors import BitstreamError, InputError
 from codeclab.hybrid.nip.program import (
     DEFAULT_WEIGHTS,
@@ -164,9 +167,9 @@ def test_shipped_program_is_valid():
 
 
 def test_classic_nn_uses_network_modes_and_decodes_exactly(sample_image_path):
-    from codeclab.classic.decoder.picture import decode_payload
-    from codeclab.classic.encoder.intra import encode_planes
     from codeclab.classic.common.rgb import rgb_to_planes
+    from codeclab.classic.decoder.picture import decode_payload
+    from codeclab.classic.encoder.picture import encode_planes
 
     params = PictureParams(qp=32, neural_intra=True)
     original = rgb_to_planes(read_image(sample_image_path)[:, :128, :128].contiguous(), params.matrix)

@@ -10,22 +10,20 @@ import pytest
 
 from codeclab.classic.common.tools import filter_for_id
 from codeclab.errors import BitstreamError
+from codeclab.hybrid.nnlf.encoder import choose_mode, ctu_sse, write_side_info
 from codeclab.hybrid.nnlf.integer import program_fingerprint
 from codeclab.hybrid.nnlf.runtime import filter_planes
-from codeclab.hybrid.nnlf.tool import (
+from codeclab.hybrid.nnlf.syntax import (
     HEAD_BYTES,
     NEURAL_FILTER_ID,
     OFF,
     ON,
     PER_CTU,
     SCALES,
-    NeuralLoopFilter,
-    choose_mode,
     ctu_select,
-    ctu_sse,
     read_side_info,
-    write_side_info,
 )
+from codeclab.hybrid.nnlf.tool import NeuralLoopFilter
 from codeclab.hybrid.nnlf.training.network import integer_program
 
 from .conftest import random_network

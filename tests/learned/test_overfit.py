@@ -21,7 +21,12 @@ from codeclab.io import read_image
 from codeclab.learned.overfit import arm as A
 from codeclab.learned.overfit.architecture import Architecture
 from codeclab.learned.overfit.decoder import decode_picture, reconstruct
-from codeclab.learned.overfit.encoder import (_networks, effort_of, forward, initial_parameters)
+from codeclab.learned.overfit.encoder import (
+    _networks,
+    effort_of,
+    forward,
+    initial_parameters,
+)
 from codeclab.learned.overfit.latents import decode_latents, encode_latents
 from codeclab.learned.overfit.syntax import integer_arm, pack_payload, unpack_payload
 
@@ -57,6 +62,7 @@ def test_tables_are_laplace_with_shifted_means():
         c = t.cdf[t.first[table]: t.first[table] + t.count[table] + 1]
         assert c[0] == 0 and c[-1] == 1 << rans.PRECISION and np.all(np.diff(c) >= 1)
     # scale 1 (k = 0), mean 0: P(0) = 1 - e^-1/2;  mean 1/2 (phase 4): P(0) = P(1) = (1 - e^-1) / 2
+
     def prob(table, value):
         i = value - t.offset[table]
         return (t.cdf[t.first[table] + i + 1] - t.cdf[t.first[table] + i]) / 2 ** 16

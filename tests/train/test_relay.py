@@ -15,7 +15,8 @@ from codeclab.learned.weights import load_pretrained
 from codeclab.train.checkpoint import latest_checkpoint
 from codeclab.train.cli import parse_deadline
 from codeclab.train.datasets import RandomCropDataset, random_scaled_crop
-from codeclab.train.loop import learning_rate, train
+from codeclab.train.loop import train
+from codeclab.train.optim import learning_rate
 from codeclab.train.relay import relay_config
 
 SAMPLES = Path(__file__).resolve().parents[2] / "codeclab" / "data" / "training_samples"

@@ -8,7 +8,13 @@ import pytest
 
 from codeclab.errors import InputError
 from codeclab.train.checkpoint import list_checkpoints
-from codeclab.train.cli import add_train_arguments, config_from_args, main, parse_model_args, train_main
+from codeclab.train.cli import (
+    add_train_arguments,
+    config_from_args,
+    main,
+    parse_model_args,
+    train_main,
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

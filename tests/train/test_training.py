@@ -20,10 +20,9 @@ import torch
 
 from codeclab.errors import InputError
 from codeclab.learned.registry import build_model
-from codeclab.train.config import TrainConfig
-from codeclab.train.loop import train
 from codeclab.train.checkpoint import list_checkpoints, load_checkpoint, load_exported
-from codeclab.train.loop import state_sha256
+from codeclab.train.config import TrainConfig
+from codeclab.train.loop import state_sha256, train
 from codeclab.train.validation import to_uint8
 
 REPO = Path(__file__).resolve().parents[2]

@@ -41,7 +41,7 @@ from codeclab.classic import decode_residuals, encode_residuals, forward_transfo
 from codeclab.entropy import (BinaryDecoder, BinaryEncoder, CdfTables, contexts_at,
                               decode_symbols, encode_symbols, ideal_adaptive_bits,
                               quantize_pmf)
-from codeclab.entropy.cabac import encode_bin_stream
+from codeclab.entropy.bin_coder import encode_bin_stream
 from codeclab.io import read_image, rgb_to_ycbcr_int
 
 SAMPLES = Path(str(files("codeclab") / "data" / "samples"))

@@ -10,7 +10,7 @@ Bs 2; between inter blocks it is 1 when a side has luma coefficients or the moti
 filtered). Chroma is filtered on its own 8x8 grid (every other luma edge and segment) where
 Bs is 2. Only the coded picture (``Picture.coded``) is filtered.
 
-The filters are those of :mod:`.deblock` (the readable, vectorised torch reference),
+The filters are those of :mod:`~codeclab.classic.common.reference.deblock` (the readable, vectorised torch reference),
 restated here as scalar numba loops: run per picture, the torch version spends most of its
 time in thread start-up and small-tensor overhead (0.1 s to 2.5 s for a Kodak picture on a
 busy 2-core machine), this one takes milliseconds. ``tests/classic/test_loopfilter.py``

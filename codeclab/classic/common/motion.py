@@ -1,9 +1,9 @@
 """Motion compensation in numba: the normative inter prediction of the classic decoder.
 
-:mod:`.interp` states HEVC's fractional sample interpolation (H.265 §8.5.3.3.3) and the
+:mod:`~codeclab.classic.common.reference.interp` states HEVC's fractional sample interpolation (H.265 §8.5.3.3.3) and the
 default weighted prediction (§8.5.3.3.4.2) as readable, batched torch. A decoder predicts
 one block after the other, so this module restates the same integer formulas as scalar
-numba loops, like :mod:`.reconstruct` does for intra prediction;
+numba loops, like :mod:`~codeclab.classic.common.reconstruct` does for intra prediction;
 ``tests/classic/test_motion.py`` checks them bit for bit against the torch reference::
 
     reference plane ─► rows:    temp = (sum_k f[xFrac][k] ref[yy, Clip3(0, W-1, xInt + j + k - c)]) >> shift1

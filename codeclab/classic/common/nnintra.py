@@ -7,7 +7,7 @@ VVC later reduced to its affine matrix-based intra prediction (MIP, JVET-N0217).
 network's weights are *data* handed to this kernel (a :data:`Program`); how they are
 trained and shipped is :mod:`codeclab.hybrid.nip.training`. For an n x n luma block,
 ``log2 n = s + 2``, with the ``4n + 1`` substituted (unsmoothed) references of
-:mod:`.intra`::
+:mod:`~codeclab.classic.common.reference.intra`::
 
     b    = reduced boundary: the left column (2n samples, bottom-up) and the top row (2n)
            each averaged in 8 groups of g = n / 4 samples, ``(sum + g/2) >> log2 g``,

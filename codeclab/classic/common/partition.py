@@ -104,7 +104,7 @@ def neighbour_modes(luma_mode, x, y):
     # The above neighbour must lie in the same CTU row (no line buffer of modes).
     if uy > 0 and (y - 1) >= ((y >> CTU_LOG2) << CTU_LOG2):
         above = luma_mode[uy - 1, ux]
-    # A network mode (:mod:`.nnintra`) offers planar to the MPMs, as VVC's MIP blocks do.
+    # A network mode (:mod:`~codeclab.classic.common.nnintra`) offers planar to the MPMs, as VVC's MIP blocks do.
     return (PLANAR_MODE if left >= NN_MODE_BASE else left), (PLANAR_MODE if above >= NN_MODE_BASE else above)
 
 

@@ -7,7 +7,7 @@ structure, a named tuple of NumPy arrays that numba functions take as a single a
 - ``planes``: (Y, Cb, Cr) int32 reconstructed samples, 4:2:0, stored padded to whole CTUs;
 - ``decoded``: (Y, Cb, Cr) uint8, 1 where a sample is reconstructed (intra availability);
 - ``levels``: (Y, Cb, Cr) int32 quantized levels, each transform block at its own position;
-- ``cu_log2``, ``luma_mode``, ``tu_id``: the per-4x4 maps of :mod:`.partition`;
+- ``cu_log2``, ``luma_mode``, ``tu_id``: the per-4x4 maps of :mod:`~codeclab.classic.common.partition`;
 - ``mv`` (per 4x4, 2), ``ref_idx``, ``cu_kind``: the motion of inter CUs in quarter luma
   samples, their reference index (-1 for intra and uncoded blocks) and how they were coded
   (:data:`INTRA`, :data:`SKIP`, :data:`MERGE`, :data:`AMVP`), for motion vector prediction,

@@ -1,6 +1,6 @@
 """Block reconstruction in numba: the normative inner loop of the classic decoder.
 
-The tools of :mod:`.intra`, :mod:`.quant` and :mod:`.transform` are written for batches of
+The tools of :mod:`~codeclab.classic.common.reference.intra`, :mod:`~codeclab.classic.common.reference.quant` and :mod:`~codeclab.classic.common.reference.transform` are written for batches of
 blocks in torch; a decoder, however, must reconstruct one transform block after the other,
 because each block is predicted from the samples its predecessors just reconstructed. At
 about 100 µs of torch overhead per call, the ~20 000 blocks of a Kodak picture would take
@@ -19,7 +19,7 @@ TLibCommon holds these for both sides in the same way).
 
 Arrays: planes are ``int32 (H, W)``; ``decoded`` is a ``uint8 (H, W)`` map set to 1 where
 a sample has been reconstructed (the z-scan availability of §6.4.1 within one slice); the
-reference array of an n x n block has ``4n + 1`` samples in the order of :mod:`.intra`
+reference array of an n x n block has ``4n + 1`` samples in the order of :mod:`~codeclab.classic.common.reference.intra`
 (left column bottom-up, corner, top row left to right).
 """
 
@@ -127,7 +127,7 @@ def _predict_angular(src, mode, n, pred):
     """Angular modes 2..34 (§8.4.4.2.6) from references ``src`` (already smoothed or not).
 
     A horizontal mode m < 18 is vertical mode 36 - m on the reversed reference array,
-    transposed, as in :mod:`.intra`.
+    transposed, as in :mod:`~codeclab.classic.common.reference.intra`.
     """
     last = 4 * n
     horizontal = mode < DIAGONAL
@@ -205,7 +205,7 @@ def predict(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred):
 @kernel
 def predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, scratch, pred, program):
     """:func:`predict` for the 35 HEVC modes, the network of ``program`` for modes from
-    :data:`~.nnintra.NN_MODE_BASE` on (luma only; :mod:`.nnintra`)."""
+    :data:`~codeclab.classic.common.nnintra.NN_MODE_BASE` on (luma only; :mod:`~codeclab.classic.common.nnintra`)."""
     if mode >= NN_MODE_BASE:
         nn_predict(refs, n, mode - NN_MODE_BASE, program, bit_depth, pred)
     else:
@@ -277,7 +277,7 @@ def chroma_qp(qpi):
 @kernel
 def new_workspace(program):
     """``(refs, smoothed, pred, coeffs, tmp, residual, program)``: scratch arrays for 32x32
-    blocks, and the neural intra :data:`~.nnintra.Program` (:func:`~.nnintra.empty_program`
+    blocks, and the neural intra :data:`~codeclab.classic.common.nnintra.Program` (:func:`~codeclab.classic.common.nnintra.empty_program`
     when the tool is off)."""
     return (np.empty(129, np.int64), np.empty(129, np.int64), np.empty((32, 32), np.int64),
             np.empty((32, 32), np.int64), np.empty((32, 32), np.int64),

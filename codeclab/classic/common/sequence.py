@@ -1,4 +1,14 @@
-"""TODO docstring."""
+"""The structure of a classic sequence, shared by its encoder and decoder.
+
+Reference lists of low-delay P pictures (the previous picture, then key pictures back to
+the last intra picture), the coded size, the framing of picture records in the payload and
+the reference picture buffer::
+
+    POC          0   1   2   3   4   5   6   7   8  ...
+    type         I   P   P   P   P   P   P   P   P  ...
+    key          *               *               *
+    references of t: t - 1, then the key pictures before it, most recent first
+"""
 
 from __future__ import annotations
 
@@ -69,7 +79,7 @@ def reference_picture(poc: int, planes: tuple, picture: Picture, pocs: list[int]
 
 def build_references(buffer: dict[int, ReferencePicture], poc: int, pocs: list[int],
                      tmvp: bool) -> References:
-    """:data:`~.picture.References` of picture ``poc`` from the buffered pictures ``pocs``."""
+    """:data:`~codeclab.classic.common.picture.References` of picture ``poc`` from the buffered pictures ``pocs``."""
     pictures = [buffer[p] for p in pocs]
     col = pictures[0]
     return References(*(np.stack([p.planes[c] for p in pictures]) for c in range(3)),

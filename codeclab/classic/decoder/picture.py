@@ -3,21 +3,21 @@
 Parsing and reconstruction are interleaved block by block, as intra prediction requires::
 
     for each CTU (raster order):
-        walk the coding quadtree (split_cu_flag, :mod:`.partition`)
+        walk the coding quadtree (split_cu_flag, :mod:`~codeclab.classic.common.partition`)
         for each CU:
             P pictures: cu_skip_flag, pred_mode_flag; an inter CU takes its motion from a
-                merge candidate or from a predictor plus a difference (:mod:`.mvpred`) and
-                is predicted by motion compensation (:mod:`.motion`)
+                merge candidate or from a predictor plus a difference (:mod:`~codeclab.classic.common.mvpred`) and
+                is predicted by motion compensation (:mod:`~codeclab.classic.common.motion`)
             intra CUs: luma modes (MPM coding), chroma mode
             for each transform block: cbf, residual_coding  ──►  reconstruct
-    deblocking of the whole picture (:mod:`.loopfilter`)
+    deblocking of the whole picture (:mod:`~codeclab.classic.common.deblocking`)
 
 Everything up to the loop filter is one numba function over the picture, so decoding
 costs milliseconds, not the seconds a per-block torch loop would take. Reconstruction calls
 :func:`~codeclab.classic.common.reconstruct.reconstruct_block` (intra),
 :func:`~codeclab.classic.common.motion.predict_block` and
 :func:`~codeclab.classic.common.reconstruct.add_residual` (inter): the functions the encoder uses
-for every candidate (:mod:`.encoder`, :mod:`.inter`).
+for every candidate (:mod:`~codeclab.classic.encoder.intra`, :mod:`~codeclab.classic.encoder.inter`).
 
 A damaged payload cannot crash or hang it: every loop is bounded by the picture size, the
 residual and vector parsers reject impossible syntax, and after every CU the arithmetic
@@ -39,6 +39,7 @@ from codeclab.classic.common.mvpred import (
     merge_candidates,
 )
 from codeclab.classic.common.nnintra import NN_MODE_BASE, intra_program, nn_heads_for
+from codeclab.classic.common.parameters import PictureParams
 from codeclab.classic.common.partition import (
     CTU_LOG2,
     CTU_SIZE,
@@ -68,7 +69,7 @@ from codeclab.classic.common.reconstruct import (
     new_workspace,
     reconstruct_block,
 )
-from codeclab.classic.common.residual import decode_block, diagonal_scan
+from codeclab.classic.common.residual import diagonal_scan
 from codeclab.classic.common.syntax import (
     CBF_CHROMA,
     CBF_CHROMA_INTER,
@@ -81,15 +82,7 @@ from codeclab.classic.common.syntax import (
     PRED_MODE,
     ROOT_CBF,
     SPLIT_CU,
-    PictureParams,
     chroma_mode_from_syntax,
-    decode_chroma_mode,
-    decode_flag,
-    decode_luma_mode,
-    decode_merge_idx,
-    decode_mvd,
-    decode_nn_intra,
-    decode_ref_idx,
     head_bits_of,
     mode_from_syntax,
     most_probable_modes,
@@ -97,9 +90,19 @@ from codeclab.classic.common.syntax import (
     nn_intra_context,
 )
 from codeclab.classic.common.tools import filter_for_id, split_side_info
+from codeclab.classic.decoder.residual import decode_block
+from codeclab.classic.decoder.syntax import (
+    decode_chroma_mode,
+    decode_flag,
+    decode_luma_mode,
+    decode_merge_idx,
+    decode_mvd,
+    decode_nn_intra,
+    decode_ref_idx,
+)
+from codeclab.entropy.bin_coder import as_byte_array
 from codeclab.entropy.cabac import (
     FINISH_ERRORS,
-    as_byte_array,
     decoder_failed,
     decoder_finish,
     decoder_start,
@@ -317,7 +320,7 @@ def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_ref
                 ctu_bits, program):
     """Parse and reconstruct every CTU; returns 0 or an error code.
 
-    ``program``: the neural intra :data:`~.nnintra.Program` (empty when the tool is off).
+    ``program``: the neural intra :data:`~codeclab.classic.common.nnintra.Program` (empty when the tool is off).
 
     ``ctu_bits[row, col]`` receives the position of the arithmetic decoder (in bits, to
     within a byte) after each CTU, for the bits-per-CTU picture of ``codeclab info``.

@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""Decoding a classic sequence: picture records in order, through the reference buffer.
+
+Each record is decoded as an I or P picture (:mod:`codeclab.classic.decoder.picture`),
+filtered by the picture tool the parameters name, and kept as a reference while the
+reference lists of :mod:`codeclab.classic.common.sequence` still need it; memory stays
+bounded by ``num_refs`` pictures plus the cropped output frames.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codeclab.bitstream.container import ColorFormat, StreamHeader
+from codeclab.classic.common.parameters import SequenceParams, unpack_picture_header
 from codeclab.classic.common.picture import Picture
 from codeclab.classic.common.sequence import (
     ReferencePicture,
@@ -17,10 +24,6 @@ from codeclab.classic.common.sequence import (
     reference_picture,
     reference_pocs,
     split_records,
-)
-from codeclab.classic.common.syntax import (
-    SequenceParams,
-    unpack_picture_header,
 )
 from codeclab.classic.common.tools import filter_for_id, split_side_info
 from codeclab.classic.decoder.picture import decode_payload

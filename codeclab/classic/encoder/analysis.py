@@ -1,8 +1,8 @@
 """Encoder-side block kernels in numba: forward transform, quantization, SATD, SSE.
 
 None of this is normative (a decoder never runs it), but the encoder runs it for every
-candidate mode of every block, so it is scalar numba like :mod:`.reconstruct`, checked bit
-for bit against the torch tools of :mod:`.transform` and :mod:`.quant`:
+candidate mode of every block, so it is scalar numba like :mod:`~codeclab.classic.common.reconstruct`, checked bit
+for bit against the torch tools of :mod:`~codeclab.classic.common.reference.transform` and :mod:`~codeclab.classic.common.reference.quant`:
 
 - :func:`forward_transform`: HM's two-stage integer DCT/DST,
   ``C = (T ((X T^t + r1) >> s1) + r2) >> s2`` with ``s1 = log2n + B - 9``, ``s2 = log2n + 6``;

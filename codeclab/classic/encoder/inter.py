@@ -1,36 +1,36 @@
 """Inter decisions of the classic encoder: the P-picture quadtree, skip/merge, motion search.
 
-A P picture is searched CTU by CTU like an intra one (:mod:`.encoder`), but top-down, so
+A P picture is searched CTU by CTU like an intra one (:mod:`~codeclab.classic.encoder.intra`), but top-down, so
 that a CU coded as *skip* (merge without residual) can stop the search below it, the
 "early CU" rule that makes skip both the cheapest mode in bits and in encoder time::
 
     for each CU, largest first (64 -> 8):
-        merge: the 5 candidates of :mod:`.mvpred` ranked by SATD + sqrt(lambda) R(merge_idx);
+        merge: the 5 candidates of :mod:`~codeclab.classic.common.mvpred` ranked by SATD + sqrt(lambda) R(merge_idx);
                the best gets a full RD check, without residual (skip) and with it
         if the best is skip: stop (no AMVP, no intra, no split)      [early skip, HM ESD]
         AMVP:  per reference, :func:`integer_search`; the best reference is refined to
                quarter samples (:func:`fractional_search`) and gets a full RD check
-        intra: the intra search of :mod:`.encoder` (2Nx2N up to 32x32, NxN for 8x8), when
+        intra: the intra search of :mod:`~codeclab.classic.encoder.intra` (2Nx2N up to 32x32, NxN for 8x8), when
                a quick SATD estimate (:func:`intra_worth_trying`) beats inter's
         split: the four quarters, recursively; the cheaper of "one CU" and "split" stays
 
 Motion search for one CU (HM ``TEncSearch::xMotionEstimation``, simplified):
 
 1. integer start points: the vectors of the picture-wide block search
-   (:mod:`.motion_search`) under the CU, the two AMVP predictors, zero; each costs
-   ``SAD + sqrt(lambda) R(mvd)`` with ``R`` the CABAC estimate of :func:`~.syntax.mvd_bits`
+   (:mod:`~codeclab.classic.encoder.motion_search`) under the CU, the two AMVP predictors, zero; each costs
+   ``SAD + sqrt(lambda) R(mvd)`` with ``R`` the CABAC estimate of :func:`~codeclab.classic.common.syntax.mvd_bits`
    against the better predictor (``mvp_l0_flag``);
 2. a small integer diamond around the best, repeated while it moves;
 3. for the reference with the lowest cost only: the eight half-sample neighbours, then the
    eight quarter-sample neighbours of the best, now with ``SATD + sqrt(lambda) R(mvd)``,
    reading the predicted samples from the reference's precomputed quarter-sample phases
-   (:func:`~.motion.fractional_planes`).
+   (:func:`~codeclab.classic.common.motion.fractional_planes`).
 
-A full RD check predicts the CU with :func:`~.motion.predict_block` (the decoder's
+A full RD check predicts the CU with :func:`~codeclab.classic.common.motion.predict_block` (the decoder's
 function), codes each transform block of the residual, and keeps a block only if
 ``D + lambda R`` beats leaving it empty (cbf = 0). Its J = SSE_Y + w SSE_C + lambda R, R
 from the context states at the start of the CTU, as for intra. States of the options being
-compared are kept in :data:`~.encoder.Stash` slots (one pair per depth) and restored, so
+compared are kept in :data:`~codeclab.classic.encoder.intra.Stash` slots (one pair per depth) and restored, so
 the picture state ends up holding exactly what the decoder will rebuild.
 """
 
@@ -38,17 +38,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.classic.common.deblocking import deblock_picture
 from codeclab.classic.common.motion import predict_block
 from codeclab.classic.common.mvpred import (
     MAX_MERGE_CANDIDATES,
     amvp_candidates,
     merge_candidates,
 )
-from codeclab.classic.common.nnintra import intra_program
 from codeclab.classic.common.partition import (
     CTU_LOG2,
-    CTU_SIZE,
     MIN_CU_LOG2,
     fill_map,
     split_context,
@@ -59,11 +56,8 @@ from codeclab.classic.common.picture import (
     INTRA,
     MERGE,
     SKIP,
-    References,
-    new_picture,
 )
 from codeclab.classic.common.reconstruct import add_residual, predict, reference_samples
-from codeclab.classic.common.reference.quant import INTER_ROUNDING, INTRA_ROUNDING
 from codeclab.classic.common.syntax import (
     CBF_CHROMA_INTER,
     CBF_LUMA_INTER,
@@ -73,30 +67,28 @@ from codeclab.classic.common.syntax import (
     PRED_MODE,
     ROOT_CBF,
     SPLIT_CU,
-    PictureParams,
-    flag_bits,
-    merge_idx_bits,
-    mvd_bits,
-    new_contexts,
-    ref_idx_bits,
 )
 from codeclab.classic.decoder.picture import skip_context
 from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
 from codeclab.classic.encoder.intra import (
-    MAX_CTU_BINS,
-    EncodedPicture,
     clear_decoded,
     coverage,
-    new_inter_search,
-    new_search,
-    picture_settings,
     residual_bits,
     search_chroma,
     search_luma,
     split_option,
-    write_ctu,
 )
-from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
+from codeclab.classic.encoder.motion_search import (
+    fractional_search,
+    integer_search,
+    phase_block,
+)
+from codeclab.classic.encoder.syntax import (
+    flag_bits,
+    merge_idx_bits,
+    mvd_bits,
+    ref_idx_bits,
+)
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.kernels import kernel
 
@@ -108,53 +100,6 @@ MAX_INTRA_LOG2_IN_P = 5
 #: Intra is searched in a P picture when its quick SATD estimate is below this fraction of
 #: the best inter prediction's (:func:`intra_worth_trying`).
 INTRA_TRY_RATIO = 1.0
-#: Integer diamond steps of the per-CU refinement.
-MAX_REFINE_STEPS = 8
-#: Largest vector component the encoder uses (quarter samples), so that every |mvd| < 2^15.
-MAX_MV = 1 << 14
-
-
-# -------------------------------------------------------------------- predicted samples
-@kernel
-def phase_block(S, ref, mvx, mvy, x, y, size, out):
-    """Predicted luma samples of the block (x, y, size) at vector (mvx, mvy) into
-    ``out[:size, :size]``, read from the reference's quarter-sample phases."""
-    margin = S.inter.margin
-    plane = S.inter.phases[ref, 4 * (mvy & 3) + (mvx & 3)]
-    rows, cols = plane.shape
-    y0 = y + (mvy >> 2) + margin
-    x0 = x + (mvx >> 2) + margin
-    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
-        for i in range(size):
-            for j in range(size):
-                out[i, j] = plane[y0 + i, x0 + j]
-    else:  # beyond the margin every window is clipped to the border: clip the position
-        for i in range(size):
-            yy = min(max(y0 + i, 0), rows - 1)
-            for j in range(size):
-                out[i, j] = plane[yy, min(max(x0 + j, 0), cols - 1)]
-
-
-@kernel
-def integer_sad(S, ref, mvx, mvy, x, y, size):
-    """SAD of the luma block at integer vector (mvx, mvy) (quarter units, multiples of 4)."""
-    margin = S.inter.margin
-    plane = S.inter.phases[ref, 0]
-    rows, cols = plane.shape
-    orig = S.orig[0]
-    y0 = y + (mvy >> 2) + margin
-    x0 = x + (mvx >> 2) + margin
-    total = 0
-    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
-        for i in range(size):
-            for j in range(size):
-                total += abs(orig[y + i, x + j] - plane[y0 + i, x0 + j])
-    else:
-        for i in range(size):
-            yy = min(max(y0 + i, 0), rows - 1)
-            for j in range(size):
-                total += abs(orig[y + i, x + j] - plane[yy, min(max(x0 + j, 0), cols - 1)])
-    return total
 
 
 @kernel
@@ -303,91 +248,6 @@ def code_inter_residual(S, cfg, x, y, log2, ctx_copy):
     return distortion, bits, coded
 
 
-# -------------------------------------------------------------------- motion search
-@kernel
-def mv_rate(S, mvx, mvy, predictors):
-    """``(bits, mvp_idx)``: Q15 cost of coding (mvx, mvy) against the better predictor."""
-    best, best_idx = 1 << 60, 0
-    for i in range(2):
-        bits = (mvd_bits(S.ctx, mvx - predictors[i, 0], mvy - predictors[i, 1])
-                + flag_bits(S.ctx, MVP_IDX, i))
-        if bits < best:
-            best, best_idx = bits, i
-    return best, best_idx
-
-
-@kernel
-def integer_search(S, cfg, x, y, size, ref, predictors):
-    """Best integer vector of the CU (x, y, size) into reference ``ref``: ``(J, mvx, mvy)``
-    with J = SAD + sqrt(lambda) R(mvd), vectors in quarter samples (multiples of 4)."""
-    me = S.inter.me_mv[ref]
-    rows, cols = me.shape[0], me.shape[1]
-    lam = cfg.sqrt_lam / ONE_BIT
-    best_cost, bx, by = np.inf, 0, 0
-    # Start points: the block search's vectors under the CU, the predictors, zero.
-    n_blocks = max(size >> 4, 1)
-    count = n_blocks * n_blocks + 3
-    for k in range(count):
-        if k < n_blocks * n_blocks:
-            v = min((y >> 4) + k // n_blocks, rows - 1)
-            u = min((x >> 4) + k % n_blocks, cols - 1)
-            cx, cy = 4 * me[v, u, 0], 4 * me[v, u, 1]
-        elif k < n_blocks * n_blocks + 2:
-            i = k - n_blocks * n_blocks
-            cx, cy = (predictors[i, 0] + 2) & ~3, (predictors[i, 1] + 2) & ~3
-        else:
-            cx, cy = 0, 0
-        if (k > 0 and cx == bx and cy == by) or abs(cx) > MAX_MV or abs(cy) > MAX_MV:
-            continue
-        bits, _ = mv_rate(S, cx, cy, predictors)
-        cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
-        if cost < best_cost:
-            best_cost, bx, by = cost, cx, cy
-    # A small diamond around the best, while it moves.
-    for _ in range(MAX_REFINE_STEPS):
-        moved = False
-        cx0, cy0 = bx, by
-        for d in range(4):
-            cx = cx0 + (4 if d == 0 else (-4 if d == 1 else 0))
-            cy = cy0 + (4 if d == 2 else (-4 if d == 3 else 0))
-            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
-                continue
-            bits, _ = mv_rate(S, cx, cy, predictors)
-            cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
-            if cost < best_cost:
-                best_cost, bx, by, moved = cost, cx, cy, True
-        if not moved:
-            break
-    return best_cost, bx, by
-
-
-@kernel
-def fractional_search(S, cfg, x, y, size, ref, predictors, bx, by):
-    """Refine the integer vector (bx, by): the eight half-sample neighbours, then the eight
-    quarter-sample neighbours of the best, by J = SATD + sqrt(lambda) R(mvd).
-    Returns ``(J, mvx, mvy, mvp_idx)``."""
-    lam = cfg.sqrt_lam / ONE_BIT
-    pred = S.inter.block
-    bits, _ = mv_rate(S, bx, by, predictors)
-    phase_block(S, ref, bx, by, x, y, size, pred)
-    best_cost = satd(S.orig[0], x, y, pred, size) + lam * bits
-    for step in (2, 1):
-        cx0, cy0 = bx, by
-        for d in range(9):
-            if d == 4:
-                continue
-            cx, cy = cx0 + step * (d % 3 - 1), cy0 + step * (d // 3 - 1)
-            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
-                continue
-            bits, _ = mv_rate(S, cx, cy, predictors)
-            phase_block(S, ref, cx, cy, x, y, size, pred)
-            cost = satd(S.orig[0], x, y, pred, size) + lam * bits
-            if cost < best_cost:
-                best_cost, bx, by = cost, cx, cy
-    _, mvp_idx = mv_rate(S, bx, by, predictors)
-    return best_cost, bx, by, mvp_idx
-
-
 @kernel
 def intra_worth_trying(S, cfg, x, y, size, inter_cost):
     """Quick test before the intra search of a CU in a P picture: does the best of planar,
@@ -478,7 +338,7 @@ def try_amvp(S, cfg, x, y, log2, inter_bits, ctx_copy):
 
 @kernel
 def try_intra(S, cfg, x, y, log2, mode_bits, ctx_copy):
-    """The intra search of :mod:`.encoder` on the CU (``mode_bits``: skip, pred_mode and
+    """The intra search of :mod:`~codeclab.classic.encoder.intra` on the CU (``mode_bits``: skip, pred_mode and
     split flags). Leaves it in the picture; returns J."""
     size = 1 << log2
     for comp in range(3):
@@ -615,50 +475,4 @@ def inter_ctu(S, cfg, x, y, ctx_copy):
             depth -= 1
             split_cost[depth] += cost
 
-
-@kernel
-def encode_inter_ctus(S, cfg, ctx, ctu_bits):
-    """Search and write every CTU of a P picture; returns the payload bytes (uint8)."""
-    out = np.empty(1 << 16, np.uint8)
-    reg = encoder_start()
-    ctx_copy = np.empty_like(ctx)
-    rows, cols = ctu_bits.shape
-    tu_count = 0
-    for row in range(rows):
-        for col in range(cols):
-            S.ctx[:, :] = ctx
-            inter_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
-            out = reserve(reg, out, MAX_CTU_BINS)
-            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
-            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, True, S.inter.num_refs,
-                                      tu_count)
-            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
-    out = reserve(reg, out, 16)
-    size = encoder_finish(reg, out)
-    return out[:size]
-
-
-# -------------------------------------------------------------------- picture level
-def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
-                        refs: References, num_refs: int, coded: tuple[int, int],
-                        phases: np.ndarray, margin: int, me_mv: np.ndarray,
-                        lam: float) -> EncodedPicture:
-    """Encode padded 4:2:0 planes as a P picture predicting from ``refs``.
-
-    ``phases``: (R, 16, ...) quarter-sample planes of the reference lumas
-    (:func:`~.motion.fractional_planes` with ``margin``); ``me_mv``: (R, H/16, W/16, 2)
-    integer vectors of the block search (:mod:`.motion_search`); ``lam``: the Lagrange
-    multiplier.
-    """
-    height, width = planes[0].shape
-    qp = params.qp
-    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING)
-    pic = new_picture(height, width, coded)
-    inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
-    S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra))
-    ctx = new_contexts(qp)
-    ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
-    payload = encode_inter_ctus(S, cfg, ctx, ctu_bits)
-    recon = deblock_picture(pic, qp, params.deblocking, refs.pocs)
-    return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)
 

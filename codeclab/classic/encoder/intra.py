@@ -1,20 +1,12 @@
-"""The classic encoder: rate-distortion optimised decisions, then the bitstream.
+"""Intra decisions of the classic encoder: modes, transform splits and the CU quadtree by RDO.
 
-This module holds the intra search, the writer of every CU (intra and inter, the mirror of
-:mod:`.decoder`) and the encoder of intra pictures; P pictures reuse all three from
-:mod:`.inter`, which adds the inter decisions. Each CTU is first *searched*, then
-*written*::
-
-    for each CTU (raster order):
-        search_ctu             decide the quadtree, modes and levels by minimising
-                               J = D + lambda R,  lambda = 0.57 * 2^((QP - 12) / 3)
-        write_ctu              code those decisions with the arithmetic coder
-    deblocking (:mod:`.loopfilter`)
-
-The search reconstructs every candidate with
-:func:`~codeclab.classic.common.reconstruct.reconstruct_block`, the decoder's own function, so
-when it is done the picture state holds exactly what the decoder will rebuild (principle
-1 of DESIGN.md; HM's TEncSearch calls TComPrediction and TComTrQuant the same way).
+Every choice minimises ``J = D + lambda R`` (lambda from :mod:`.rate_control`). The search
+reconstructs every candidate with
+:func:`~codeclab.classic.common.reconstruct.reconstruct_block`, the decoder's own function,
+so when it is done the picture state holds exactly what the decoder will rebuild (rule 1 of
+DESIGN.md; HM's TEncSearch calls TComPrediction and TComTrQuant the same way). Writing the
+decisions is :mod:`.writer`, the picture loop :mod:`.picture`; P pictures reuse these
+searches for their intra CUs (:mod:`.inter`).
 
 Search (HM ``TEncCu::xCompressCU`` / ``TEncSearch::estIntraPredQT``, simplified):
 
@@ -33,94 +25,61 @@ Search (HM ``TEncCu::xCompressCU`` / ``TEncSearch::estIntraPredQT``, simplified)
 Rates come from the contexts as they stand at the start of the CTU (a copy, so estimates
 never disturb the real coder): flags cost :func:`~codeclab.entropy.rate.bin_cost`, and a
 residual costs the exact adaptive ``-log2 p`` of coding it with a scratch copy of the
-contexts (:func:`~codeclab.classic.common.residual.encode_block` with statistics).
+contexts (:func:`~codeclab.classic.encoder.residual.encode_block` with statistics).
 """
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
-from dataclasses import dataclass
 
 import numpy as np
 
-from codeclab.classic.common.deblocking import deblock_picture
 from codeclab.classic.common.motion import new_mc_workspace
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
 from codeclab.classic.common.nnintra import (
     NN_MODE_BASE,
-    empty_program,
-    intra_program,
     nn_heads_for,
 )
 from codeclab.classic.common.partition import (
     CTU_LOG2,
     CTU_SIZE,
     MIN_CU_LOG2,
-    UNITS_PER_CTU,
     block_coverage,
     fill_map,
-    largest_block_at,
     neighbour_modes,
     split_context,
     take_quarter,
-    units_of,
-    z_order_position,
 )
 from codeclab.classic.common.picture import (
-    INTRA,
-    MERGE,
-    SKIP,
-    Picture,
     References,
-    new_picture,
     no_references,
 )
 from codeclab.classic.common.reconstruct import (
-    chroma_qp,
-    new_workspace,
     predict,
     predict_mode,
     reconstruct_block,
     reference_samples,
 )
-from codeclab.classic.common.reference.quant import INTRA_ROUNDING
-from codeclab.classic.common.residual import encode_block
 from codeclab.classic.common.syntax import (
     CBF_CHROMA,
-    CBF_CHROMA_INTER,
     CBF_LUMA,
-    CBF_LUMA_INTER,
-    CU_SKIP,
-    MERGE_FLAG,
-    MVP_IDX,
     PART_NXN,
-    PRED_MODE,
-    ROOT_CBF,
     SPLIT_CU,
-    PictureParams,
-    chroma_mode_bits,
     chroma_mode_from_syntax,
-    encode_chroma_mode,
-    encode_flag,
-    encode_luma_mode,
-    encode_merge_idx,
-    encode_mvd,
-    encode_nn_intra,
-    encode_ref_idx,
-    flag_bits,
     head_bits_of,
-    luma_mode_bits,
     mode_to_syntax,
     most_probable_modes,
-    new_contexts,
-    nn_intra_bits,
     nn_intra_context,
 )
-from codeclab.classic.decoder.picture import SCANS, skip_context
 from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
-from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
-from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
+from codeclab.classic.encoder.residual import encode_block
+from codeclab.classic.encoder.syntax import (
+    chroma_mode_bits,
+    flag_bits,
+    luma_mode_bits,
+    nn_intra_bits,
+)
+from codeclab.entropy.cabac import encoder_start
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.kernels import kernel
 
@@ -138,7 +97,7 @@ Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth s
 #: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
 #: scratch, and the state of the inter search (:data:`InterSearch`, empty in intra pictures).
 Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch syntax inter")
-#: The inter search of a P picture (:mod:`.inter`): its references, their quarter-sample
+#: The inter search of a P picture (:mod:`~codeclab.classic.encoder.inter`): its references, their quarter-sample
 #: phases (R, 16, H + 2 margin, W + 2 margin), the integer motion field of the block search
 #: (R, H/16, W/16, 2), settings, stashed CU states by depth (:data:`Stash`), the predicted
 #: Y, Cb, Cr of the CU being tried, and scratch.
@@ -509,223 +468,3 @@ def search_ctu(S, cfg, x, y, ctx_copy):
             split_cost[depth] += cost
 
 
-# -------------------------------------------------------------------- writing
-@kernel
-def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
-    """cbf and residual_coding of one transform block, from the decided levels."""
-    block = S.pic.levels[comp][y:y + n, x:x + n]
-    coded = 0
-    for i in range(n):
-        for j in range(n):
-            if block[i, j] != 0:
-                coded = 1
-    reg = encode_flag(reg, out, ctx, cbf_ctx, coded)
-    if coded:
-        log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
-        reg = encode_block(reg, out, ctx, block, log2n, comp > 0, S.scans[2],
-                           S.scans[log2n - 2], S.scratch[7][:0], S.scratch[8])
-    return reg
-
-
-@kernel
-def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
-    """The intra part of coding_unit(): mirror of :func:`codeclab.classic.decoder.picture.decode_intra_cu`."""
-    size = 1 << log2
-    nxn = S.nxn[y >> 2, x >> 2] if log2 == MIN_CU_LOG2 else 0
-    if log2 == MIN_CU_LOG2:
-        reg = encode_flag(reg, out, ctx, PART_NXN, nxn)
-    parts = 4 if nxn else 1
-    part_size = size >> 1 if nxn else size
-    for i in range(parts):
-        px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
-        mode = S.pic.luma_mode[py >> 2, px >> 2]
-        heads = nn_heads_for(S.work[6], part_size)
-        if heads:
-            head = mode - NN_MODE_BASE if mode >= NN_MODE_BASE else -1
-            inc = nn_intra_context(S.pic.luma_mode, px, py)
-            reg = encode_nn_intra(reg, out, ctx, inc, head, head_bits_of(heads))
-            if head >= 0:
-                continue
-        left, above = neighbour_modes(S.pic.luma_mode, px, py)
-        m0, m1, m2 = most_probable_modes(left, above)
-        is_mpm, index = mode_to_syntax(mode, m0, m1, m2)
-        reg = encode_luma_mode(reg, out, ctx, is_mpm, index)
-    reg = encode_chroma_mode(reg, out, ctx, S.chroma_syntax[y >> 2, x >> 2])
-    quarters = 4 if log2 == CTU_LOG2 else 1
-    tu = size >> 1 if log2 == CTU_LOG2 else size
-    split_tu = 1 if (quarters > 1 or nxn) else 0
-    for q in range(quarters):
-        tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
-        for i in range(parts):
-            bx, by = tx + (i & 1) * part_size, ty + (i >> 1) * part_size
-            n = part_size if nxn else tu
-            reg = _write_block(reg, out, ctx, S, 0, bx, by, n, CBF_LUMA + split_tu)
-            tu_count += 1
-            fill_map(S.pic.tu_id, bx, by, n, tu_count)
-        for comp in (1, 2):
-            reg = _write_block(reg, out, ctx, S, comp, tx >> 1, ty >> 1, tu >> 1,
-                               CBF_CHROMA + split_tu)
-    return reg, tu_count
-
-
-@kernel
-def has_residual(S, x, y, size):
-    """Does the CU have any non-zero level (its rqt_root_cbf)?"""
-    for comp in range(3):
-        shift = 1 if comp else 0
-        levels = S.pic.levels[comp]
-        for i in range(y >> shift, (y + size) >> shift):
-            for j in range(x >> shift, (x + size) >> shift):
-                if levels[i, j] != 0:
-                    return 1
-    return 0
-
-
-@kernel
-def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
-    """The inter part of coding_unit(): mirror of :func:`codeclab.classic.decoder.picture.decode_inter_cu`."""
-    size = 1 << log2
-    u, v = x >> 2, y >> 2
-    kind = S.pic.cu_kind[v, u]
-    merge_idx, mvp_idx, mvd_x, mvd_y = S.syntax[v, u, 0], S.syntax[v, u, 1], S.syntax[v, u, 2], S.syntax[v, u, 3]
-    if kind == SKIP:
-        reg = encode_merge_idx(reg, out, ctx, merge_idx)
-    else:
-        reg = encode_flag(reg, out, ctx, PRED_MODE, 0)
-        reg = encode_flag(reg, out, ctx, MERGE_FLAG, 1 if kind == MERGE else 0)
-        if kind == MERGE:
-            reg = encode_merge_idx(reg, out, ctx, merge_idx)
-        else:
-            reg = encode_ref_idx(reg, out, ctx, S.pic.ref_idx[v, u], num_refs)
-            reg = encode_mvd(reg, out, ctx, mvd_x, mvd_y)
-            reg = encode_flag(reg, out, ctx, MVP_IDX, mvp_idx)
-    root_cbf = 0 if kind == SKIP else 1
-    if kind != SKIP and kind != MERGE:
-        root_cbf = has_residual(S, x, y, size)
-        reg = encode_flag(reg, out, ctx, ROOT_CBF, root_cbf)
-    if not root_cbf:
-        tu_count += 1
-        fill_map(S.pic.tu_id, x, y, size, tu_count)
-        return reg, tu_count
-    quarters = 4 if log2 == CTU_LOG2 else 1
-    tu = size >> 1 if log2 == CTU_LOG2 else size
-    split_tu = 1 if quarters > 1 else 0
-    for q in range(quarters):
-        tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
-        reg = _write_block(reg, out, ctx, S, 0, tx, ty, tu, CBF_LUMA_INTER + split_tu)
-        tu_count += 1
-        fill_map(S.pic.tu_id, tx, ty, tu, tu_count)
-        for comp in (1, 2):
-            reg = _write_block(reg, out, ctx, S, comp, tx >> 1, ty >> 1, tu >> 1,
-                               CBF_CHROMA_INTER + split_tu)
-    return reg, tu_count
-
-
-@kernel
-def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
-    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.picture.decode_cu`."""
-    if inter:
-        kind = S.pic.cu_kind[y >> 2, x >> 2]
-        reg = encode_flag(reg, out, ctx, CU_SKIP + skip_context(S.pic, x, y), 1 if kind == SKIP else 0)
-        if kind != INTRA:
-            return write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count)
-        reg = encode_flag(reg, out, ctx, PRED_MODE, 1)
-    return write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count)
-
-
-@kernel
-def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
-    """coding_quadtree() of one CTU, walked in z-order as the decoder walks it."""
-    coded_height, coded_width = S.pic.coded
-    k = 0
-    while k < UNITS_PER_CTU:
-        ux, uy = z_order_position(k)
-        x = col * CTU_SIZE + (ux << MIN_CU_LOG2)
-        y = row * CTU_SIZE + (uy << MIN_CU_LOG2)
-        log2 = largest_block_at(k)
-        if block_coverage(x, y, 1 << log2, coded_height, coded_width) == 0:
-            k += units_of(log2)
-            continue
-        cu_log2 = S.pic.cu_log2[y >> 2, x >> 2]
-        while log2 > MIN_CU_LOG2:
-            split = 1 if cu_log2 < log2 else 0
-            if block_coverage(x, y, 1 << log2, coded_height, coded_width) == 2:
-                inc = split_context(S.pic.cu_log2, x, y, log2)
-                reg = encode_flag(reg, out, ctx, SPLIT_CU + inc, split)
-            if not split:
-                break
-            log2 -= 1
-        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count)
-        k += units_of(log2)
-    return reg, tu_count
-
-
-@kernel
-def encode_ctus(S, cfg, ctx, ctu_bits):
-    """Search and write every CTU of an intra picture; returns the payload bytes (uint8)."""
-    out = np.empty(1 << 16, np.uint8)
-    reg = encoder_start()
-    ctx_copy = np.empty_like(ctx)
-    rows, cols = ctu_bits.shape
-    tu_count = 0
-    for row in range(rows):
-        for col in range(cols):
-            S.ctx[:, :] = ctx  # rates of this CTU's decisions: the states at its start
-            search_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
-            out = reserve(reg, out, MAX_CTU_BINS)
-            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
-            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, False, 0, tu_count)
-            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
-    out = reserve(reg, out, 16)
-    size = encoder_finish(reg, out)
-    return out[:size]
-
-
-# -------------------------------------------------------------------- picture level
-@dataclass
-class EncodedPicture:
-    """The encoder's output: payload, deblocked reconstruction of the padded picture, syntax."""
-
-    payload: bytes
-    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
-    picture: Picture
-    ctu_bits: np.ndarray
-
-
-def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int) -> Settings:
-    """:data:`Settings` of a picture coded at ``qp`` with Lagrange multiplier ``lam``."""
-    qpc = int(chroma_qp(qp))
-    return Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
-                    strong_smoothing, rounding)
-
-
-def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None,
-               program: tuple | None = None) -> tuple:
-    """:data:`Search` over the source ``planes`` for the picture state ``pic``; ``program``:
-    the neural intra :data:`~.nnintra.Program` (default: the tool off)."""
-    height, width = pic.planes[0].shape
-    orig = tuple(np.ascontiguousarray(p, dtype=np.int32) for p in planes)
-    maps = (np.zeros_like(pic.cu_log2), np.zeros_like(pic.cu_log2))
-    syntax = np.zeros(pic.cu_log2.shape + (4,), np.int32)
-    inter = no_inter_search(height, width) if inter is None else inter
-    program = empty_program() if program is None else program
-    return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
-                  new_scratch(), syntax, inter)
-
-
-def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
-                  coded: tuple[int, int] | None = None) -> EncodedPicture:
-    """Encode padded 4:2:0 planes (luma sides multiples of 64) as an intra picture.
-
-    ``coded``: the coded size (default: all of the planes, as still pictures are coded).
-    """
-    height, width = planes[0].shape
-    qp = params.qp
-    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING)
-    pic = new_picture(height, width, coded)
-    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra))
-    ctx = new_contexts(qp)
-    ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
-    payload = encode_ctus(S, cfg, ctx, ctu_bits)
-    recon = deblock_picture(pic, qp, params.deblocking)
-    return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)

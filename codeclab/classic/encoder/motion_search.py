@@ -23,13 +23,25 @@ a picture in lockstep, as batched tensor operations::
 Each evaluation gathers the K candidate windows of the N blocks from the reference,
 replicate-padded by the search range (the same picture a decoder's clipped reference
 coordinates see), as one ``(N, K, 128)`` tensor: the SAD reads every other row. The per-CU refinement that follows
-(:mod:`.inter`: around these vectors and the AMVP predictors, then half and quarter
+(:mod:`~codeclab.classic.encoder.inter`: around these vectors and the AMVP predictors, then half and quarter
 samples with the HEVC filters) is scalar numba work per CU.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from codeclab.classic.common.syntax import (
+    MVP_IDX,
+)
+from codeclab.classic.encoder.analysis import satd
+from codeclab.classic.encoder.syntax import (
+    flag_bits,
+    mvd_bits,
+)
+from codeclab.entropy.rate import ONE_BIT
+from codeclab.kernels import kernel
 
 BLOCK = 16
 SEARCH_RANGE = 64
@@ -181,3 +193,139 @@ def integer_motion_search(current: torch.Tensor, reference: torch.Tensor, height
         moved = pick(everyone, neighbours, best_mv, best_cost)
         refine(moved)
     return best_mv.reshape(blocks.rows, blocks.cols, 2).to(torch.int32)
+
+
+#: Integer diamond steps of the per-CU refinement.
+MAX_REFINE_STEPS = 8
+
+
+@kernel
+def integer_sad(S, ref, mvx, mvy, x, y, size):
+    """SAD of the luma block at integer vector (mvx, mvy) (quarter units, multiples of 4)."""
+    margin = S.inter.margin
+    plane = S.inter.phases[ref, 0]
+    rows, cols = plane.shape
+    orig = S.orig[0]
+    y0 = y + (mvy >> 2) + margin
+    x0 = x + (mvx >> 2) + margin
+    total = 0
+    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
+        for i in range(size):
+            for j in range(size):
+                total += abs(orig[y + i, x + j] - plane[y0 + i, x0 + j])
+    else:
+        for i in range(size):
+            yy = min(max(y0 + i, 0), rows - 1)
+            for j in range(size):
+                total += abs(orig[y + i, x + j] - plane[yy, min(max(x0 + j, 0), cols - 1)])
+    return total
+
+
+# -------------------------------------------------------------------- motion search
+@kernel
+def mv_rate(S, mvx, mvy, predictors):
+    """``(bits, mvp_idx)``: Q15 cost of coding (mvx, mvy) against the better predictor."""
+    best, best_idx = 1 << 60, 0
+    for i in range(2):
+        bits = (mvd_bits(S.ctx, mvx - predictors[i, 0], mvy - predictors[i, 1])
+                + flag_bits(S.ctx, MVP_IDX, i))
+        if bits < best:
+            best, best_idx = bits, i
+    return best, best_idx
+
+
+@kernel
+def integer_search(S, cfg, x, y, size, ref, predictors):
+    """Best integer vector of the CU (x, y, size) into reference ``ref``: ``(J, mvx, mvy)``
+    with J = SAD + sqrt(lambda) R(mvd), vectors in quarter samples (multiples of 4)."""
+    me = S.inter.me_mv[ref]
+    rows, cols = me.shape[0], me.shape[1]
+    lam = cfg.sqrt_lam / ONE_BIT
+    best_cost, bx, by = np.inf, 0, 0
+    # Start points: the block search's vectors under the CU, the predictors, zero.
+    n_blocks = max(size >> 4, 1)
+    count = n_blocks * n_blocks + 3
+    for k in range(count):
+        if k < n_blocks * n_blocks:
+            v = min((y >> 4) + k // n_blocks, rows - 1)
+            u = min((x >> 4) + k % n_blocks, cols - 1)
+            cx, cy = 4 * me[v, u, 0], 4 * me[v, u, 1]
+        elif k < n_blocks * n_blocks + 2:
+            i = k - n_blocks * n_blocks
+            cx, cy = (predictors[i, 0] + 2) & ~3, (predictors[i, 1] + 2) & ~3
+        else:
+            cx, cy = 0, 0
+        if (k > 0 and cx == bx and cy == by) or abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+            continue
+        bits, _ = mv_rate(S, cx, cy, predictors)
+        cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
+        if cost < best_cost:
+            best_cost, bx, by = cost, cx, cy
+    # A small diamond around the best, while it moves.
+    for _ in range(MAX_REFINE_STEPS):
+        moved = False
+        cx0, cy0 = bx, by
+        for d in range(4):
+            cx = cx0 + (4 if d == 0 else (-4 if d == 1 else 0))
+            cy = cy0 + (4 if d == 2 else (-4 if d == 3 else 0))
+            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+                continue
+            bits, _ = mv_rate(S, cx, cy, predictors)
+            cost = integer_sad(S, ref, cx, cy, x, y, size) + lam * bits
+            if cost < best_cost:
+                best_cost, bx, by, moved = cost, cx, cy, True
+        if not moved:
+            break
+    return best_cost, bx, by
+
+
+@kernel
+def fractional_search(S, cfg, x, y, size, ref, predictors, bx, by):
+    """Refine the integer vector (bx, by): the eight half-sample neighbours, then the eight
+    quarter-sample neighbours of the best, by J = SATD + sqrt(lambda) R(mvd).
+    Returns ``(J, mvx, mvy, mvp_idx)``."""
+    lam = cfg.sqrt_lam / ONE_BIT
+    pred = S.inter.block
+    bits, _ = mv_rate(S, bx, by, predictors)
+    phase_block(S, ref, bx, by, x, y, size, pred)
+    best_cost = satd(S.orig[0], x, y, pred, size) + lam * bits
+    for step in (2, 1):
+        cx0, cy0 = bx, by
+        for d in range(9):
+            if d == 4:
+                continue
+            cx, cy = cx0 + step * (d % 3 - 1), cy0 + step * (d // 3 - 1)
+            if abs(cx) > MAX_MV or abs(cy) > MAX_MV:
+                continue
+            bits, _ = mv_rate(S, cx, cy, predictors)
+            phase_block(S, ref, cx, cy, x, y, size, pred)
+            cost = satd(S.orig[0], x, y, pred, size) + lam * bits
+            if cost < best_cost:
+                best_cost, bx, by = cost, cx, cy
+    _, mvp_idx = mv_rate(S, bx, by, predictors)
+    return best_cost, bx, by, mvp_idx
+
+
+#: Largest vector component the encoder uses (quarter samples), so that every |mvd| < 2^15.
+MAX_MV = 1 << 14
+
+
+# -------------------------------------------------------------------- predicted samples
+@kernel
+def phase_block(S, ref, mvx, mvy, x, y, size, out):
+    """Predicted luma samples of the block (x, y, size) at vector (mvx, mvy) into
+    ``out[:size, :size]``, read from the reference's quarter-sample phases."""
+    margin = S.inter.margin
+    plane = S.inter.phases[ref, 4 * (mvy & 3) + (mvx & 3)]
+    rows, cols = plane.shape
+    y0 = y + (mvy >> 2) + margin
+    x0 = x + (mvx >> 2) + margin
+    if y0 >= 0 and x0 >= 0 and y0 + size <= rows and x0 + size <= cols:
+        for i in range(size):
+            for j in range(size):
+                out[i, j] = plane[y0 + i, x0 + j]
+    else:  # beyond the margin every window is clipped to the border: clip the position
+        for i in range(size):
+            yy = min(max(y0 + i, 0), rows - 1)
+            for j in range(size):
+                out[i, j] = plane[yy, min(max(x0 + j, 0), cols - 1)]

@@ -27,24 +27,24 @@ The payload is the pictures one after the other, each framed by its length::
 
     sequence_payload = picture_record * frame_count
     picture_record   = size uleb128 | picture_header u8 | picture_data (size - 1 bytes)
-    picture_header   = bit 7: P picture | bits 0..5: QP       (:func:`~.syntax.pack_picture_header`)
-    picture_data     = one arithmetic codeword (:mod:`.decoder`), or, with a picture filter,
-                       ``uleb128 len | codeword | filter side information`` (:mod:`.filters`)
+    picture_header   = bit 7: P picture | bits 0..5: QP       (:func:`~codeclab.classic.common.syntax.pack_picture_header`)
+    picture_data     = one arithmetic codeword (:mod:`~codeclab.classic.decoder.picture`), or, with a picture filter,
+                       ``uleb128 len | codeword | filter side information`` (:mod:`~codeclab.classic.common.tools`)
 
 (ULEB128: 7 bits per byte, least significant first, bit 7 set on all but the last byte: a
 typical P picture costs 2 bytes of framing.) The sequence parameters
-(:class:`~.syntax.SequenceParams`) are the container's ``params``.
+(:class:`~codeclab.classic.common.syntax.SequenceParams`) are the container's ``params``.
 
 Every picture is coded over the padded size the CTUs hold, of which the *coded* part is the
 picture rounded up to multiples of 8 (the smallest CU): blocks beyond it are never coded
-(:mod:`.partition`), and motion compensation clips its reference to it. After deblocking,
+(:mod:`~codeclab.classic.common.partition`), and motion compensation clips its reference to it. After deblocking,
 the picture filter (when one is configured) runs on each picture *before* it enters the
 reference buffer, so encoder and decoder keep the very same references.
 
 Each P picture's encoder first runs the picture-wide integer block search of
-:mod:`.motion_search` against each reference, computes the quarter-sample phases of each
-reference once (:func:`~.motion.fractional_planes`), and then decides its CTUs
-(:mod:`.inter`).
+:mod:`~codeclab.classic.encoder.motion_search` against each reference, computes the quarter-sample phases of each
+reference once (:func:`~codeclab.classic.common.motion.fractional_planes`), and then decides its CTUs
+(:mod:`~codeclab.classic.encoder.inter`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ import torch
 from codeclab.bitstream.bits import uleb128
 from codeclab.bitstream.container import ColorFormat
 from codeclab.classic.common.motion import fractional_planes
+from codeclab.classic.common.parameters import (
+    PictureParams,
+    SequenceParams,
+    pack_picture_header,
+)
 from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.classic.common.sequence import (
     ReferencePicture,
@@ -68,15 +73,9 @@ from codeclab.classic.common.sequence import (
     reference_picture,
     reference_pocs,
 )
-from codeclab.classic.common.syntax import (
-    PictureParams,
-    SequenceParams,
-    pack_picture_header,
-)
 from codeclab.classic.common.tools import PictureFilter, join_side_info
-from codeclab.classic.encoder.inter import encode_inter_planes
-from codeclab.classic.encoder.intra import encode_planes
 from codeclab.classic.encoder.motion_search import BLOCK, integer_motion_search
+from codeclab.classic.encoder.picture import encode_inter_planes, encode_planes
 from codeclab.classic.encoder.rate_control import GOP_SIZE, picture_lambda, picture_qp
 from codeclab.errors import InputError, UnsupportedError
 from codeclab.io.video import Video

@@ -47,12 +47,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from codeclab.classic.common.nnintra import BOUNDARY, GRID, INPUTS
 from codeclab.classic.common.reference.intra import (
     predict_all_modes,
     reference_positions,
     substitute_references,
 )
-from codeclab.classic.common.nnintra import BOUNDARY, GRID, INPUTS
 from codeclab.errors import CodecLabError, InputError
 from codeclab.hybrid.nip.program import (
     DEFAULT_WEIGHTS,

@@ -24,8 +24,13 @@ from torch import Tensor
 
 from codeclab.entropy.factorized import EntropyBottleneck
 from codeclab.learned.gain import DEFAULT_LAMBDAS
+from codeclab.learned.models.base import (
+    CompressionModel,
+    bottleneck_likelihoods,
+    check_picture,
+    decoding,
+)
 from codeclab.learned.registry import register_model
-from codeclab.learned.models.base import CompressionModel, bottleneck_likelihoods, check_picture, decoding
 
 
 class FactorizedPrior(CompressionModel):

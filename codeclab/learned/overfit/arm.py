@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from codeclab.kernels import kernel
 from torch import Tensor
 
 from codeclab.entropy import rans
 from codeclab.entropy.shifted_tables import shifted_laplace_tables
 from codeclab.entropy.tables import ScaleGrid
+from codeclab.kernels import kernel
 from codeclab.learned.overfit.architecture import CONTEXT
 
 #: Fraction bits of the integer ARM's activations.

@@ -12,9 +12,9 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.entropy import rans
+from codeclab.kernels import kernel
 from codeclab.learned.overfit.arm import context_offsets, tables
 from codeclab.learned.overfit.latents import _symbols
 

@@ -17,11 +17,11 @@ integers, so the same tables). Decoding stops at the first latent outside
 from __future__ import annotations
 
 import numpy as np
-from codeclab.kernels import kernel
 
 from codeclab.entropy import rans
-from codeclab.learned.overfit.arm import context_offsets, gather, predict, tables
+from codeclab.kernels import kernel
 from codeclab.learned.overfit.architecture import LATENT_LIMIT
+from codeclab.learned.overfit.arm import context_offsets, gather, predict, tables
 
 _ESCAPE_BIAS = 1 << (rans.ESCAPE_BITS - 1)
 

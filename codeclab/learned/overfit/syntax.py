@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codeclab.kernels import kernel
 
 from codeclab.entropy import rans
 from codeclab.errors import BitstreamError
-from codeclab.learned.overfit.arm import ARM_FRAC, tables
+from codeclab.kernels import kernel
 from codeclab.learned.overfit.architecture import GROUPS, Architecture, group_of
+from codeclab.learned.overfit.arm import ARM_FRAC, tables
 from codeclab.learned.overfit.synthesis import ACT_FRAC, integer_bias
 
 _PARAMS = struct.Struct(">HBBB")

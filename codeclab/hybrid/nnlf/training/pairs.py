@@ -64,9 +64,9 @@ PAIRS = 16
 
 def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
     """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``."""
-    from codeclab.classic.encoder.intra import encode_planes
+    from codeclab.classic.common.parameters import PictureParams
     from codeclab.classic.common.rgb import rgb_to_planes
-    from codeclab.classic.common.syntax import PictureParams
+    from codeclab.classic.encoder.picture import encode_planes
 
     params = PictureParams(qp=qp)
     original = rgb_to_planes(crop, params.matrix)
