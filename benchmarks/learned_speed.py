@@ -54,12 +54,8 @@ LAMBDA = 0.013  # CompressAI's quality 4 for MSE: the middle of the ladder
 def compressai_checkerboard(N: int = 128, M: int = 192):
     """mbt2018-mean's transforms with CompressAI's checkerboard latent codec (He 2021)."""
     from compressai.entropy_models import EntropyBottleneck
-    from compressai.latent_codecs import (
-        CheckerboardLatentCodec,
-        GaussianConditionalLatentCodec,
-        HyperLatentCodec,
-        HyperpriorLatentCodec,
-    )
+    from compressai.latent_codecs import (CheckerboardLatentCodec, GaussianConditionalLatentCodec,
+                                          HyperLatentCodec, HyperpriorLatentCodec)
     from compressai.layers import CheckerboardMaskedConv2d
     from compressai.models import MeanScaleHyperprior
     from compressai.models.base import SimpleVAECompressionModel

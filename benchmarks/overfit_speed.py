@@ -45,12 +45,7 @@ from peers import KODAK, SAMPLES  # noqa: E402
 from codeclab import api  # noqa: E402
 from codeclab.codec import get_codec  # noqa: E402
 from codeclab.io import read_image  # noqa: E402
-from codeclab.learned.overfit.encoder import (  # noqa: E402
-    _State,
-    _train,
-    effort_of,
-    initial_parameters,
-)
+from codeclab.learned.overfit.encoder import _State, _train, effort_of, initial_parameters  # noqa: E402
 
 
 def step_seconds(image: torch.Tensor, steps: int, effort) -> float:

@@ -8,6 +8,8 @@
     codeclab info IN.clb [--json] [--show partition,modes,bits -o PICTURE.png] [--frame N]
     codeclab bench [--codecs a,b] [--data DIR] [--out DIR] [--reference C] [--jobs N] ...
     codeclab train --model NAME --data DIR --out DIR --steps N [--resume] ...
+    codeclab export weights|nnlf|nip ...              a training run as shipped weights / programs
+    codeclab make-pairs --data PHOTOS --out DIR ...   training pairs of the neural loop filter
     codeclab warmup [JOB ...] [-j N]                  compile the kernels now, on every core
     codeclab relay start|run|score|status [--until HH:MM] ...   the flagship's training relay
 
@@ -255,6 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_arguments(s)
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("export", help="turn a training run into shipped weights or an integer program")
+    what = s.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    from codeclab.hybrid.training import add_export_nip_arguments, add_export_nnlf_arguments, add_make_pairs_arguments
+    from codeclab.train.cli import add_export_arguments
+
+    add_export_arguments(what.add_parser("weights", help="a learned model's checkpoint as float16 safetensors + card"))
+    add_export_nnlf_arguments(what.add_parser("nnlf", help="the neural loop filter's QAT weights as its integer program"))
+    add_export_nip_arguments(what.add_parser("nip", help="the network intra modes' weights as their integer program"))
+
+    s = sub.add_parser("make-pairs", help="code training photos with the classic codec: pairs for the loop filter")
+    add_make_pairs_arguments(s)
 
     s = sub.add_parser("warmup", help="compile the codecs' kernels now, on every core (first use only)")
     from codeclab.warmup import add_arguments as add_warmup_arguments

@@ -42,14 +42,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from codeclab.anchors.common import (
-    AnchorCodec,
-    LazyText,
-    pack_params,
-    rgb_array,
-    rgb_tensor,
-    unpack_params,
-)
+from codeclab.anchors.common import AnchorCodec, LazyText, pack_params, rgb_array, rgb_tensor, unpack_params
 from codeclab.anchors.ffmpeg_image import decode_picture, encode_picture
 from codeclab.anchors.ffmpeg_run import ffmpeg_version
 from codeclab.bitstream.container import ColorFormat, StreamHeader

@@ -18,15 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from codeclab.anchors.common import (
-    AnchorCodec,
-    LazyText,
-    one_line,
-    pack_params,
-    rgb_array,
-    rgb_tensor,
-    unpack_params,
-)
+from codeclab.anchors.common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
 from codeclab.anchors.pillow import _check_rgb_header
 from codeclab.bitstream.container import StreamHeader
 from codeclab.codec import Encoded, register

@@ -20,15 +20,7 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from codeclab.anchors.common import (
-    AnchorCodec,
-    LazyText,
-    one_line,
-    pack_params,
-    rgb_array,
-    rgb_tensor,
-    unpack_params,
-)
+from codeclab.anchors.common import AnchorCodec, LazyText, one_line, pack_params, rgb_array, rgb_tensor, unpack_params
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.codec import Encoded, register
 from codeclab.errors import BitstreamError

@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.entropy.cabac import (
-    check_finish,
-    decode_bin,
-    decode_bypass,
-    decode_bypass_bits,
-    decode_terminate,
-    decoder_failed,
-    decoder_finish,
-    decoder_start,
-    encode_bin,
-    encode_bypass,
-    encode_bypass_bits,
-    encode_terminate,
-    encoder_finish,
-    encoder_start,
-    reserve,
-)
+from codeclab.entropy.cabac import (check_finish, decode_bin, decode_bypass, decode_bypass_bits,
+                                    decode_terminate, decoder_failed, decoder_finish, decoder_start,
+                                    encode_bin, encode_bypass, encode_bypass_bits, encode_terminate,
+                                    encoder_finish, encoder_start, reserve)
 from codeclab.errors import BitstreamError
 from codeclab.kernels import kernel
 

@@ -30,12 +30,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from codeclab.entropy.quantization import (
-    from_symbols,
-    lower_bound,
-    quantize,
-    to_symbols,
-)
+from codeclab.entropy.quantization import from_symbols, lower_bound, quantize, to_symbols
 from codeclab.entropy.stream import decode_symbols, encode_symbols
 from codeclab.entropy.tables import FAMILIES, CdfTables, ScaleGrid, parametric_tables
 

@@ -30,12 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from codeclab.entropy.quantization import (
-    from_symbols,
-    lower_bound,
-    quantize,
-    to_symbols,
-)
+from codeclab.entropy.quantization import from_symbols, lower_bound, quantize, to_symbols
 from codeclab.entropy.stream import decode_symbols, encode_symbols
 from codeclab.entropy.tables import CdfTables, quantize_pmf
 

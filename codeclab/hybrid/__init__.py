@@ -24,22 +24,22 @@ a neural in-loop filter after deblocking::
 Training, from photos to shipped weights (the shipped program's card records the exact
 commands, steps and times of its runs)::
 
-    python -m codeclab.hybrid.nnlf.training.pairs --data ../shared/data/train --out runs/nnlf_data --crops 30
+    codeclab make-pairs --data ../shared/data/train --out runs/nnlf_data --crops 30
     codeclab train --model nnlf --data runs/nnlf_data --out runs/nnlf_float --steps 10000 \\
                    --batch-size 16 --crop 128 --lr 1e-3 --warmup 50
     codeclab train --model nnlf --model-args qat=true int8=true --init runs/nnlf_float/nnlf.safetensors \\
                    --data runs/nnlf_data --out runs/nnlf_qat --steps 300 --batch-size 16 --crop 128 --lr 1e-4 --warmup 20
-    python -m codeclab.hybrid.nnlf.training.export runs/nnlf_qat/nnlf.safetensors --force
+    codeclab export nnlf runs/nnlf_qat/nnlf.safetensors --force
 
 To train on from the shipped program instead of from scratch, start the float run from
 its float form (``--init runs/start.safetensors``)::
 
-    python -m codeclab.hybrid.nnlf.training.export --to-float runs/start.safetensors
+    codeclab export nnlf --to-float runs/start.safetensors
 
 The intra modes train on the same pairs (blocks of every size cut from them) and export
 straight to their integer program (``codeclab/data/weights/nip.json`` records the run)::
 
     codeclab train --model nip --data runs/nnlf_data --out runs/nip --steps 8000 --batch-size 128 \
                    --lr 2e-3 --warmup 100 --workers 1
-    python -m codeclab.hybrid.nip.training runs/nip/nip.safetensors --force
+    codeclab export nip runs/nip/nip.safetensors --force
 """

@@ -24,12 +24,7 @@ import shutil
 from pathlib import Path
 
 from codeclab.errors import InputError
-from codeclab.train.relay_plan import (
-    SHARED_DATA,
-    continues_plan,
-    shipped_card,
-    shipped_weights,
-)
+from codeclab.train.relay_plan import SHARED_DATA, continues_plan, shipped_card, shipped_weights
 
 #: The quick set: Kodak pictures of varied content, in the order they are taken.
 QUICK_PICTURES = ("kodim23", "kodim07", "kodim13", "kodim01", "kodim05", "kodim15", "kodim20", "kodim03")

@@ -3,7 +3,7 @@
 ::
 
     codeclab train --model NAME --data DIR --out DIR --steps N [--val-data DIR] [--lambda L | --lambda-range LO HI]
-    torchrun --nproc_per_node=2 -m codeclab.train.cli ...      the same command on two processes (DDP)
+    torchrun --nproc_per_node=2 -m codeclab train ...         the same command on two processes (DDP)
 
 ``OUT`` receives ``checkpoints/``, ``metrics.jsonl``, ``tensorboard/`` (with
 ``--tensorboard``) and, at the end, ``NAME.safetensors`` with its model card ``NAME.json``.
@@ -25,7 +25,7 @@ import json
 import shlex
 import sys
 
-from codeclab.errors import CodecLabError, InputError
+from codeclab.errors import InputError
 from codeclab.train.config import AMP_MODES, METRICS, SCHEDULES, TrainConfig
 
 #: CompressAI's quality-4 lambdas, the default trade-off of each metric.
@@ -190,16 +190,20 @@ def train_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="codeclab train", description="Train a learned codec.")
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return train_main(args)
-    except CodecLabError as exc:
-        print(f"codeclab: error: {exc}", file=sys.stderr)
-        return 2
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``codeclab export weights`` (:func:`codeclab.train.export.run`)."""
+    parser.add_argument("run", help="run folder (its newest checkpoint) or a checkpoint file")
+    parser.add_argument("--name", required=True, help="weights name, e.g. the registered model name")
+    parser.add_argument("--dtype", choices=("float16", "bfloat16", "float32"), default="float16",
+                        help="parameter storage type")
+    parser.add_argument("--out", help="folder for the .safetensors and .json (default: the package's weights)")
+    parser.add_argument("--hardware", default="", help="what the run trained on, for the card")
+    parser.add_argument("--scores", help="JSON file of measured scores to put in the card")
+    parser.add_argument("-f", "--force", action="store_true", help="replace existing weights")
+    parser.set_defaults(func=run_export)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run_export(args) -> int:
+    from codeclab.train.export import run
+
+    return run(args)

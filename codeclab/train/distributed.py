@@ -1,6 +1,6 @@
 """One command for one process or many: torchrun, DistributedDataParallel, sharded batches.
 
-``torchrun --nproc_per_node=N -m codeclab.train.cli ...`` starts N copies of the command and
+``torchrun --nproc_per_node=N -m codeclab train ...`` starts N copies of the command and
 tells each who it is through environment variables (PyTorch "torchrun" docs)::
 
     RANK        this process's number, 0 .. WORLD_SIZE - 1     (rank 0 writes files)

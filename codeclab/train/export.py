@@ -2,7 +2,7 @@
 
 A run exports its weights when it reaches ``--steps``; this does the same for any
 checkpoint along the way, so a long run can replace the package's weights whenever it
-scores better (``python -m codeclab.train.export RUN --name checkerboard --dtype float16``).
+scores better (``codeclab export weights RUN --name checkerboard --dtype float16``).
 
 Smaller storage: ``--dtype float16`` halves the file. The parameters are rounded to the
 storage type *before* :meth:`update` builds the integer CDF tables, so the tables in the
@@ -16,9 +16,7 @@ precision) from the checkpoint; scores are added by ``--scores`` (e.g. Kodak BD-
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -100,34 +98,19 @@ def export_checkpoint(run_or_file: str | Path, name: str, *, dtype: torch.dtype 
     return save_pretrained(model, Path(out_dir) / f"{name}.safetensors", card, dtype=dtype)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codeclab.train.export", description=__doc__.split("\n")[0])
-    parser.add_argument("run", help="run folder (its newest checkpoint) or a checkpoint file")
-    parser.add_argument("--name", required=True, help="weights name, e.g. the registered model name")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16", help="parameter storage type")
-    parser.add_argument("--out", default=str(WEIGHTS_DIR), help="folder for the .safetensors and .json")
-    parser.add_argument("--hardware", default="", help="what the run trained on, for the card")
-    parser.add_argument("--scores", help="JSON file of measured scores to put in the card")
-    parser.add_argument("--force", action="store_true", help="replace existing weights")
-    args = parser.parse_args(argv)
-    try:
-        target = Path(args.out) / f"{args.name}.safetensors"
-        if target.exists() and not args.force:
-            raise InputError(f"{target} exists (use --force to replace it)")
-        scores = None
-        if args.scores:
-            try:
-                scores = json.loads(Path(args.scores).read_text())
-            except (OSError, ValueError) as error:
-                raise InputError(f"cannot read scores {args.scores}: {error}") from None
-        weights, card = export_checkpoint(args.run, args.name, dtype=DTYPES[args.dtype], out_dir=args.out,
-                                          hardware=args.hardware, scores=scores)
-    except CodecLabError as error:
-        print(f"codeclab: error: {error}", file=sys.stderr)
-        return 2
+def run(args) -> int:
+    """``codeclab export weights``: a checkpoint of a run as shipped weights with their card."""
+    out = Path(args.out) if args.out else WEIGHTS_DIR
+    target = out / f"{args.name}.safetensors"
+    if target.exists() and not args.force:
+        raise InputError(f"{target} exists (use --force to replace it)")
+    scores = None
+    if args.scores:
+        try:
+            scores = json.loads(Path(args.scores).read_text())
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot read scores {args.scores}: {error}") from None
+    weights, card = export_checkpoint(args.run, args.name, dtype=DTYPES[args.dtype], out_dir=out,
+                                      hardware=args.hardware, scores=scores)
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB) and {card}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

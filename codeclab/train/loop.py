@@ -65,46 +65,17 @@ from codeclab.errors import CodecLabError, InputError
 from codeclab.io.image import default_note
 from codeclab.learned.registry import build_model
 from codeclab.train import seeding
-from codeclab.train.checkpoint import (
-    export_weights,
-    hardware_description,
-    latest_checkpoint,
-    load_checkpoint,
-    load_exported,
-    remove_stale_temporaries,
-    save_checkpoint,
-)
-from codeclab.train.config import (
-    AMP_MODES,
-    METRICS,
-    RESUME_MUST_MATCH,
-    SCHEDULES,
-    TrainConfig,
-)
-from codeclab.train.datasets import (
-    RandomCropDataset,
-    load_validation_images,
-    to_unit_float,
-)
-from codeclab.train.distributed import (
-    DistributedContext,
-    StepBatchSampler,
-    gather_strings,
-    init_distributed,
-    mean_over_ranks,
-    shutdown,
-    wrap_model,
-)
+from codeclab.train.checkpoint import (export_weights, hardware_description, latest_checkpoint,
+                                       load_checkpoint, load_exported, remove_stale_temporaries,
+                                       save_checkpoint)
+from codeclab.train.config import AMP_MODES, METRICS, RESUME_MUST_MATCH, SCHEDULES, TrainConfig
+from codeclab.train.datasets import RandomCropDataset, load_validation_images, to_unit_float
+from codeclab.train.distributed import (DistributedContext, StepBatchSampler, gather_strings,
+                                        init_distributed, mean_over_ranks, shutdown, wrap_model)
 from codeclab.train.logs import TrainingLog, require_tensorboard
 from codeclab.train.losses import MS_SSIM_MIN_SIDE, rate_distortion_loss
-from codeclab.train.optim import (
-    autocast_dtype,
-    aux_parameters,
-    learning_rate,
-    parameter_groups,
-    training_lambdas,
-    validation_lambdas,
-)
+from codeclab.train.optim import (autocast_dtype, aux_parameters, learning_rate, parameter_groups,
+                                  training_lambdas, validation_lambdas)
 from codeclab.train.validation import RateMeasure, validate
 
 

@@ -17,9 +17,7 @@ from torch import nn
 
 from codeclab.errors import InputError
 from codeclab.train import seeding
-from codeclab.train.config import (
-    TrainConfig,
-)
+from codeclab.train.config import TrainConfig
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:

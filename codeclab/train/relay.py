@@ -34,23 +34,10 @@ import time
 from pathlib import Path
 
 from codeclab.errors import InputError
-from codeclab.train.candidates import (
-    add_score_arguments,
-    format_bd_rate,
-    read_scores,
-    score,
-)
+from codeclab.train.candidates import add_score_arguments, format_bd_rate, read_scores, score
 from codeclab.train.config import TrainConfig
-from codeclab.train.relay_plan import (
-    CANDIDATE_EVERY,
-    DEFAULT_RUN,
-    PLAN,
-    SHARED_DATA,
-    TRAINING_FOLDERS,
-    continues_plan,
-    shipped_card,
-    shipped_weights,
-)
+from codeclab.train.relay_plan import (CANDIDATE_EVERY, DEFAULT_RUN, PLAN, SHARED_DATA, TRAINING_FOLDERS,
+                                       continues_plan, shipped_card, shipped_weights)
 
 
 def default_data() -> list[str]:

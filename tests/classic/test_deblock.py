@@ -8,17 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.common.reference.deblock import (
-    BETA_TABLE,
-    TC_TABLE,
-    block_edges,
-    boundary_strength,
-    chroma_edge_filter,
-    deblock_chroma,
-    deblock_luma,
-    edge_sides,
-    luma_edge_filter,
-)
+from codeclab.classic.common.reference.deblock import (BETA_TABLE, TC_TABLE, block_edges, boundary_strength,
+                                                       chroma_edge_filter, deblock_chroma, deblock_luma,
+                                                       edge_sides, luma_edge_filter)
 from codeclab.classic.common.reference.quant import chroma_qp
 
 

@@ -8,12 +8,7 @@ import pytest
 
 from codeclab.classic.codec import ClassicCodec
 from codeclab.classic.common.parameters import PictureParams
-from codeclab.classic.common.tools import (
-    filter_for_id,
-    join_side_info,
-    register_filter,
-    split_side_info,
-)
+from codeclab.classic.common.tools import filter_for_id, join_side_info, register_filter, split_side_info
 from codeclab.errors import BitstreamError
 from codeclab.io.image import read_image
 

@@ -7,15 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.common.reference.interp import (
-    CHROMA_FILTERS,
-    LUMA_FILTERS,
-    bi_pred,
-    chroma_prediction,
-    luma_prediction,
-    padded_window,
-    uni_pred,
-)
+from codeclab.classic.common.reference.interp import (CHROMA_FILTERS, LUMA_FILTERS, bi_pred,
+                                                      chroma_prediction, luma_prediction, padded_window,
+                                                      uni_pred)
 
 
 @pytest.fixture(scope="module")

@@ -7,27 +7,13 @@ import itertools
 import pytest
 import torch
 
-from codeclab.classic.common.reference.intra import (
-    DC,
-    HORIZONTAL,
-    NUM_MODES,
-    PLANAR,
-    VERTICAL,
-    neighbouring_samples,
-    predict,
-    predict_all_modes,
-    reference_samples,
-    smooth_references,
-    smoothing_flag,
-    substitute_references,
-)
-from codeclab.classic.common.reference.intra_modes import (
-    chroma_mode,
-    chroma_mode_candidates,
-    luma_mode_from_syntax,
-    luma_mode_to_syntax,
-    most_probable_modes,
-)
+from codeclab.classic.common.reference.intra import (DC, HORIZONTAL, NUM_MODES, PLANAR, VERTICAL,
+                                                     neighbouring_samples, predict, predict_all_modes,
+                                                     reference_samples, smooth_references, smoothing_flag,
+                                                     substitute_references)
+from codeclab.classic.common.reference.intra_modes import (chroma_mode, chroma_mode_candidates,
+                                                           luma_mode_from_syntax, luma_mode_to_syntax,
+                                                           most_probable_modes)
 
 
 def make_refs(n: int, left: list[int], corner: int, top: list[int]) -> torch.Tensor:

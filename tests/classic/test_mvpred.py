@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codeclab.classic.common.mvpred import (
-    amvp_candidates,
-    available,
-    merge_candidates,
-    scale_mv,
-    z_address,
-)
+from codeclab.classic.common.mvpred import amvp_candidates, available, merge_candidates, scale_mv, z_address
 from codeclab.classic.common.picture import References, new_picture
 
 

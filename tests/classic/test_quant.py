@@ -7,17 +7,8 @@ import math
 import pytest
 import torch
 
-from codeclab.classic.common.reference.quant import (
-    LEVEL_SCALES,
-    QUANT_SCALES,
-    chroma_qp,
-    dequantize,
-    quantize,
-)
-from codeclab.classic.common.reference.transform import (
-    forward_transform,
-    inverse_transform,
-)
+from codeclab.classic.common.reference.quant import LEVEL_SCALES, QUANT_SCALES, chroma_qp, dequantize, quantize
+from codeclab.classic.common.reference.transform import forward_transform, inverse_transform
 from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 
 

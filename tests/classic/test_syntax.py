@@ -9,14 +9,8 @@ import pytest
 from codeclab.classic.common import parameters, syntax
 from codeclab.classic.decoder import syntax as parser
 from codeclab.classic.encoder import syntax as writer
-from codeclab.entropy.cabac import (
-    decoder_finish,
-    decoder_start,
-    encode_bin,
-    encode_bypass,
-    encoder_finish,
-    encoder_start,
-)
+from codeclab.entropy.cabac import (decoder_finish, decoder_start, encode_bin, encode_bypass, encoder_finish,
+                                    encoder_start)
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.errors import BitstreamError
 

@@ -9,14 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from codeclab.classic.common.reference.transform import (
-    COEFF_MAX,
-    COEFF_MIN,
-    forward_transform,
-    inverse_transform,
-    transform_kind,
-    transform_matrix,
-)
+from codeclab.classic.common.reference.transform import (COEFF_MAX, COEFF_MIN, forward_transform,
+                                                         inverse_transform, transform_kind, transform_matrix)
 
 
 def test_matrix_known_values():

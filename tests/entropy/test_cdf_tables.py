@@ -12,13 +12,7 @@ from scipy.special import expit, ndtr
 
 from codeclab.entropy import fixed_point as fp
 from codeclab.entropy.stream import encode_symbols
-from codeclab.entropy.tables import (
-    PRECISION,
-    CdfTables,
-    ScaleGrid,
-    parametric_tables,
-    quantize_pmf,
-)
+from codeclab.entropy.tables import PRECISION, CdfTables, ScaleGrid, parametric_tables, quantize_pmf
 
 
 def test_constants():

@@ -15,18 +15,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codeclab.entropy import (
-    EntropyBottleneck,
-    GaussianConditional,
-    LaplaceConditional,
-    LogisticConditional,
-    RangeSymbolDecoder,
-    RangeSymbolEncoder,
-    decode_symbols,
-    encode_symbols,
-    parametric_tables,
-    quantize,
-)
+from codeclab.entropy import (EntropyBottleneck, GaussianConditional, LaplaceConditional, LogisticConditional,
+                              RangeSymbolDecoder, RangeSymbolEncoder, decode_symbols, encode_symbols,
+                              parametric_tables, quantize)
 from codeclab.errors import BitstreamError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,11 +15,7 @@ import torch
 from codeclab.classic.common.parameters import PictureParams
 from codeclab.classic.common.rgb import rgb_to_planes
 from codeclab.classic.encoder.picture import encode_planes
-from codeclab.hybrid.nnlf.training.network import (
-    LoopFilterNet,
-    integer_program,
-    normalise,
-)
+from codeclab.hybrid.nnlf.training.network import LoopFilterNet, integer_program, normalise
 from codeclab.io.image import read_image
 
 QP = 37

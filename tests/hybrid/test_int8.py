@@ -8,13 +8,7 @@ import pytest
 import torch
 
 from codeclab.hybrid.nnlf import int8
-from codeclab.hybrid.nnlf.integer import (
-    INT8_ACT_MAX,
-    INT8_WEIGHT_MAX,
-    IntegerLayer,
-    Program,
-    is_int8,
-)
+from codeclab.hybrid.nnlf.integer import INT8_ACT_MAX, INT8_WEIGHT_MAX, IntegerLayer, Program, is_int8
 from codeclab.hybrid.nnlf.runtime import residuals
 from codeclab.hybrid.nnlf.training.network import integer_program
 

@@ -7,27 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.hybrid.nnlf.integer import (
-    ACT_MAX,
-    EXACT_BITS,
-    INT8_RESIDUAL_MAX,
-    WEIGHT_MAX,
-    IntegerLayer,
-    Program,
-    activation_frac,
-    check_bound,
-    chroma_input,
-    integer_layer,
-    is_int8,
-    layer_bound,
-    luma_input,
-    macs_per_luma_sample,
-    quantize_layer,
-    round_half_up,
-    run_banded,
-    run_layers,
-    weight_exponent,
-)
+from codeclab.hybrid.nnlf.integer import (ACT_MAX, EXACT_BITS, INT8_RESIDUAL_MAX, WEIGHT_MAX, IntegerLayer,
+                                          Program, activation_frac, check_bound, chroma_input, integer_layer,
+                                          is_int8, layer_bound, luma_input, macs_per_luma_sample,
+                                          quantize_layer, round_half_up, run_banded, run_layers,
+                                          weight_exponent)
 from codeclab.hybrid.nnlf.runtime import filter_planes, residuals
 from codeclab.hybrid.nnlf.training.network import integer_program
 

@@ -7,34 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from codeclab.classic.common.nnintra import (
-    NN_MODE_BASE,
-    empty_program,
-    nn_predict,
-    program_heads,
-)
+from codeclab.classic.common.nnintra import NN_MODE_BASE, empty_program, nn_predict, program_heads
 from codeclab.classic.common.parameters import PictureParams, SequenceParams
-from codeclab.classic.common.reference.intra import (
-    neighbouring_samples,
-    substitute_references,
-)
+from codeclab.classic.common.reference.intra import neighbouring_samples, substitute_references
 from codeclab.errors import BitstreamError, InputError
-from codeclab.hybrid.nip.program import (
-    DEFAULT_WEIGHTS,
-    check_program,
-    load_program,
-    program_fingerprint,
-    shipped_program,
-)
-from codeclab.hybrid.nip.training import (
-    SIZES,
-    IntraPredictionNet,
-    available_references,
-    integer_predict,
-    integer_program,
-    interpolation_weights,
-    save_program,
-)
+from codeclab.hybrid.nip.program import (DEFAULT_WEIGHTS, check_program, load_program, program_fingerprint,
+                                         shipped_program)
+from codeclab.hybrid.nip.training import (SIZES, IntraPredictionNet, available_references, integer_predict,
+                                          integer_program, interpolation_weights, save_program)
 from codeclab.io.image import read_image
 
 

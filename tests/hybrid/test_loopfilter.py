@@ -13,16 +13,8 @@ from codeclab.errors import BitstreamError
 from codeclab.hybrid.nnlf.encoder import choose_mode, ctu_sse, write_side_info
 from codeclab.hybrid.nnlf.integer import program_fingerprint
 from codeclab.hybrid.nnlf.runtime import filter_planes
-from codeclab.hybrid.nnlf.syntax import (
-    HEAD_BYTES,
-    NEURAL_FILTER_ID,
-    OFF,
-    ON,
-    PER_CTU,
-    SCALES,
-    ctu_select,
-    read_side_info,
-)
+from codeclab.hybrid.nnlf.syntax import (HEAD_BYTES, NEURAL_FILTER_ID, OFF, ON, PER_CTU, SCALES, ctu_select,
+                                         read_side_info)
 from codeclab.hybrid.nnlf.tool import NeuralLoopFilter
 from codeclab.hybrid.nnlf.training.network import integer_program
 

@@ -11,12 +11,7 @@ import torch
 
 from codeclab.hybrid.nnlf.runtime import filter_planes
 from codeclab.hybrid.nnlf.training.export import export
-from codeclab.hybrid.nnlf.training.network import (
-    LoopFilterNet,
-    fake_round,
-    integer_program,
-    nnlf,
-)
+from codeclab.hybrid.nnlf.training.network import LoopFilterNet, fake_round, integer_program, nnlf
 from codeclab.hybrid.nnlf.training.pairs import build_pairs
 from codeclab.hybrid.nnlf.weights import load_program
 from codeclab.learned.registry import build_model

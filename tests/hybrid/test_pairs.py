@@ -9,14 +9,7 @@ import torch
 
 from codeclab.classic.codec import ClassicCodec
 from codeclab.errors import InputError
-from codeclab.hybrid.nnlf.training.pairs import (
-    PairDataset,
-    build_pairs,
-    code_crop,
-    downscale,
-    load_shard,
-    loss_mask,
-)
+from codeclab.hybrid.nnlf.training.pairs import PairDataset, build_pairs, code_crop, downscale, load_shard, loss_mask
 from codeclab.io.image import read_image
 
 

@@ -9,19 +9,9 @@ import torch
 from safetensors.torch import save
 
 from codeclab.errors import InputError, UnsupportedError
-from codeclab.hybrid.nnlf.integer import (
-    EXACT_BITS,
-    check_bound,
-    layer_bound,
-    program_fingerprint,
-)
+from codeclab.hybrid.nnlf.integer import EXACT_BITS, check_bound, layer_bound, program_fingerprint
 from codeclab.hybrid.nnlf.training.export import save_program
-from codeclab.hybrid.nnlf.weights import (
-    DEFAULT_WEIGHTS,
-    PROGRAM_KIND,
-    load_program,
-    program_tensors,
-)
+from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, PROGRAM_KIND, load_program, program_tensors
 
 
 def test_round_trip_keeps_every_integer(program, tmp_path):
@@ -74,20 +64,17 @@ def test_the_shipped_program_is_exact_and_described_by_its_card():
 
 
 def test_export_never_replaces_a_program_without_force(tmp_path, capsys):
-    from codeclab.hybrid.nnlf.training.export import main
+    from codeclab.cli import main as codeclab
 
     target = tmp_path / "nnlf.safetensors"
     target.write_bytes(b"keep me")
-    assert main([str(tmp_path / "trained.safetensors"), "--out", str(target)]) == 2
+    assert codeclab(["export", "nnlf", str(tmp_path / "trained.safetensors"), "--out", str(target)]) == 2
     assert "exists (use --force" in capsys.readouterr().err and target.read_bytes() == b"keep me"
 
 
 def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_path):
-    from codeclab.hybrid.nnlf.training.export import (
-        float_network,
-        main,
-        training_record,
-    )
+    from codeclab.cli import main as codeclab
+    from codeclab.hybrid.nnlf.training.export import float_network, training_record
     from codeclab.hybrid.nnlf.training.network import integer_program
     from codeclab.train.checkpoint import load_exported
 
@@ -97,7 +84,7 @@ def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_pat
     assert all(torch.equal(a, b) for a, b in zip(program_tensors(integer_program(calibrated)).values(),
                                                     program_tensors(program).values()))
     # The file a further float run starts from: uncalibrated, and it names its model.
-    assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 0
+    assert codeclab(["export", "nnlf", "--to-float", str(tmp_path / "start.safetensors")]) == 0
     state, header = load_exported(tmp_path / "start.safetensors")
     assert header["codeclab.model"] == "nnlf" and json.loads(header["codeclab.model_args"])["luma_half_res"]
     assert (state["luma.act_frac"] == -1).all()
@@ -106,11 +93,11 @@ def test_a_program_turned_back_into_float_weights_gives_the_same_program(tmp_pat
     record = training_record({"command": "codeclab train ...", "config": {"init": str(tmp_path / "start.safetensors")}})
     assert record["init"]["weights"] == start_card["converted_from"]
     assert record["init"]["training"] == json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text())["training"]
-    assert main(["--to-float", str(tmp_path / "start.safetensors")]) == 2  # no overwrite without --force
+    assert codeclab(["export", "nnlf", "--to-float", str(tmp_path / "start.safetensors")]) == 2  # no overwrite without --force
 
 
 def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsys):
-    from codeclab.hybrid.nnlf.training.export import main
+    from codeclab.cli import main as codeclab
 
     program = load_program(DEFAULT_WEIGHTS)
     save_program(tmp_path / "nnlf", program, {"model": "nnlf"})
@@ -118,14 +105,14 @@ def test_bench_scores_and_decode_timing_are_recorded_in_the_card(tmp_path, capsy
     bench, timing = tmp_path / "summary.json", tmp_path / "timing.json"
     bench.write_text(json.dumps({"bd_rate": [{"codec": "classic-nn", "PSNR pchip": -3.0}]}))
     timing.write_text(json.dumps({"machine": {"cpus": 2}, "summary": {"median_ratio": 2.5}, "rows": []}))
-    assert main(["--timing", str(timing), "--out", out]) == 0
-    assert main(["--evaluation", str(bench), "--out", out]) == 0  # a new bench summary keeps the timing
+    assert codeclab(["export", "nnlf", "--timing", str(timing), "--out", out]) == 0
+    assert codeclab(["export", "nnlf", "--evaluation", str(bench), "--out", out]) == 0  # a new bench summary keeps the timing
     evaluation = json.loads((tmp_path / "nnlf.json").read_text())["evaluation"]
     assert evaluation["bd_rate"][0]["PSNR pchip"] == -3.0
     assert evaluation["decode_timing"]["median_ratio"] == 2.5 and evaluation["decode_timing"]["machine"] == {"cpus": 2}
     assert "parameters" in json.loads((tmp_path / "nnlf.json").read_text())  # the rest of the card stays
     (tmp_path / "bad.json").write_text("[1, 2]")
-    assert main(["--timing", str(tmp_path / "bad.json"), "--out", out]) == 2
+    assert codeclab(["export", "nnlf", "--timing", str(tmp_path / "bad.json"), "--out", out]) == 2
     assert "not a JSON object" in capsys.readouterr().err
 
 

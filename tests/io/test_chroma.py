@@ -7,13 +7,7 @@ import torch
 
 from codeclab.bitstream.container import ColorFormat
 from codeclab.errors import InputError
-from codeclab.io.chroma import (
-    SITINGS,
-    downsample_chroma,
-    merge_ycbcr,
-    split_ycbcr,
-    upsample_chroma,
-)
+from codeclab.io.chroma import SITINGS, downsample_chroma, merge_ycbcr, split_ycbcr, upsample_chroma
 
 
 def u8(rows) -> torch.Tensor:

@@ -9,13 +9,7 @@ from PIL import Image
 
 from codeclab.bitstream.container import Matrix
 from codeclab.errors import InputError
-from codeclab.io.color import (
-    fixed_point_transform,
-    rgb_to_ycbcr,
-    rgb_to_ycbcr_int,
-    ycbcr_to_rgb,
-    ycbcr_to_rgb_int,
-)
+from codeclab.io.color import fixed_point_transform, rgb_to_ycbcr, rgb_to_ycbcr_int, ycbcr_to_rgb, ycbcr_to_rgb_int
 
 CONFIGS = [(m, full) for m in ("bt601", "bt709") for full in (True, False)]
 

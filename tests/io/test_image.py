@@ -13,13 +13,7 @@ from PIL import Image
 
 import codeclab.io.files
 from codeclab.errors import InputError
-from codeclab.io.image import (
-    image_to_numpy,
-    numpy_to_image,
-    png_bytes,
-    read_image,
-    write_png,
-)
+from codeclab.io.image import image_to_numpy, numpy_to_image, png_bytes, read_image, write_png
 
 
 class Notes(list):

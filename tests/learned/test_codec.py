@@ -11,13 +11,7 @@ from codeclab.cli import main as cli_main
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError, InputError, UnsupportedError
 from codeclab.io import read_image
-from codeclab.learned.codec import (
-    QUALITY_STEPS,
-    LearnedCodec,
-    pack_payload,
-    quality_lambda,
-    unpack_payload,
-)
+from codeclab.learned.codec import QUALITY_STEPS, LearnedCodec, pack_payload, quality_lambda, unpack_payload
 from codeclab.learned.gain import DEFAULT_LAMBDAS
 from codeclab.learned.registry import build_model
 from codeclab.learned.weights import has_pretrained

@@ -7,13 +7,7 @@ import math
 import pytest
 import torch
 
-from codeclab.learned.gain import (
-    DEFAULT_LAMBDAS,
-    GainUnits,
-    interpolate,
-    ladder_position,
-    lambda_at,
-)
+from codeclab.learned.gain import DEFAULT_LAMBDAS, GainUnits, interpolate, ladder_position, lambda_at
 
 
 def test_positions_on_and_between_the_ladder():

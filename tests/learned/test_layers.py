@@ -6,14 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from codeclab.learned.layers import (
-    GDN,
-    PEDESTAL,
-    Deconv,
-    nonnegative,
-    nonnegative_init,
-    pixel_shuffle,
-)
+from codeclab.learned.layers import GDN, PEDESTAL, Deconv, nonnegative, nonnegative_init, pixel_shuffle
 
 
 @pytest.mark.parametrize("kernel,stride", [(5, 2), (3, 2), (3, 1), (5, 1), (7, 3)])

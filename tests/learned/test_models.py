@@ -7,12 +7,7 @@ import torch
 
 from codeclab.entropy.quantization import from_symbols, to_symbols
 from codeclab.io import read_image
-from codeclab.learned.models.checkerboard import (
-    CheckerboardContext,
-    anchor_mask,
-    gather_taps,
-    tap_index,
-)
+from codeclab.learned.models.checkerboard import CheckerboardContext, anchor_mask, gather_taps, tap_index
 from codeclab.learned.registry import build_model, model_names
 from codeclab.train.losses import bits_per_pixel
 

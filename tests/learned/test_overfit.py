@@ -21,12 +21,7 @@ from codeclab.io import read_image
 from codeclab.learned.overfit import arm as A
 from codeclab.learned.overfit.architecture import Architecture
 from codeclab.learned.overfit.decoder import decode_picture, reconstruct
-from codeclab.learned.overfit.encoder import (
-    _networks,
-    effort_of,
-    forward,
-    initial_parameters,
-)
+from codeclab.learned.overfit.encoder import _networks, effort_of, forward, initial_parameters
 from codeclab.learned.overfit.latents import decode_latents, encode_latents
 from codeclab.learned.overfit.syntax import integer_arm, pack_payload, unpack_payload
 

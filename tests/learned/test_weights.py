@@ -9,12 +9,7 @@ import torch
 
 from codeclab.errors import InputError, UnsupportedError
 from codeclab.learned.registry import build_model
-from codeclab.learned.weights import (
-    load_pretrained,
-    save_pretrained,
-    weights_fingerprint,
-    weights_path,
-)
+from codeclab.learned.weights import load_pretrained, save_pretrained, weights_fingerprint, weights_path
 
 CARD = {"model": "mean-scale", "model_args": {"N": 8, "M": 12, "lambdas": [0.001, 0.01, 0.1]}}
 

@@ -8,15 +8,8 @@ import pytest
 import torch
 
 from codeclab.errors import InputError
-from codeclab.train.checkpoint import (
-    export_weights,
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    load_exported,
-    remove_stale_temporaries,
-    save_checkpoint,
-)
+from codeclab.train.checkpoint import (export_weights, latest_checkpoint, list_checkpoints, load_checkpoint,
+                                       load_exported, remove_stale_temporaries, save_checkpoint)
 
 
 def _state(step: int) -> dict:

@@ -10,14 +10,8 @@ import torch
 from codeclab.errors import InputError
 from codeclab.io.image import write_png
 from codeclab.train import seeding
-from codeclab.train.datasets import (
-    RandomCropDataset,
-    centre_crop,
-    find_images,
-    load_validation_images,
-    random_crop,
-    to_unit_float,
-)
+from codeclab.train.datasets import (RandomCropDataset, centre_crop, find_images, load_validation_images,
+                                     random_crop, to_unit_float)
 from codeclab.train.distributed import StepBatchSampler
 
 

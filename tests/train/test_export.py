@@ -9,9 +9,9 @@ import torch
 from codeclab.io.image import read_image
 from codeclab.learned.codec import Factorized
 from codeclab.learned.registry import build_model
+from codeclab.cli import main as codeclab
 from codeclab.learned.weights import load_pretrained
 from codeclab.train.config import TrainConfig
-from codeclab.train.export import main as export_main
 from codeclab.train.loop import load_initial_weights, train
 
 
@@ -27,10 +27,10 @@ def test_a_checkpoint_exports_to_half_precision_weights_that_code(samples_dir, s
     train(config, note=_quiet)
     scores = tmp_path / "scores.json"
     scores.write_text(json.dumps({"kodak_bd_rate_vs_jpeg": -1.0}))
-    assert export_main([str(tmp_path / "run"), "--name", "tiny", "--out", str(tmp_path / "w"),
-                        "--hardware", "test machine", "--scores", str(scores)]) == 0
+    assert codeclab(["export", "weights", str(tmp_path / "run"), "--name", "tiny", "--out", str(tmp_path / "w"),
+                     "--hardware", "test machine", "--scores", str(scores)]) == 0
     # Refuses to overwrite without --force.
-    assert export_main([str(tmp_path / "run"), "--name", "tiny", "--out", str(tmp_path / "w")]) == 2
+    assert codeclab(["export", "weights", str(tmp_path / "run"), "--name", "tiny", "--out", str(tmp_path / "w")]) == 2
 
     card = json.loads((tmp_path / "w" / "tiny.json").read_text())
     assert card["model"] == "factorized" and card["steps"] == 4 and card["pictures_seen"] == 8

@@ -12,14 +12,8 @@ from torch import nn
 from codeclab.errors import InputError
 from codeclab.train.config import TrainConfig
 from codeclab.train.loop import check_config, check_resumable
-from codeclab.train.optim import (
-    autocast_dtype,
-    aux_parameters,
-    learning_rate,
-    parameter_groups,
-    training_lambdas,
-    validation_lambdas,
-)
+from codeclab.train.optim import (autocast_dtype, aux_parameters, learning_rate, parameter_groups,
+                                  training_lambdas, validation_lambdas)
 
 BASE = TrainConfig(model="m", data="d", out="o", steps=1000, lr=1e-3)
 

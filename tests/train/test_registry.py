@@ -6,12 +6,7 @@ import pytest
 from torch import nn
 
 from codeclab.errors import InputError
-from codeclab.learned.registry import (
-    build_model,
-    load_model_module,
-    model_names,
-    register_model,
-)
+from codeclab.learned.registry import build_model, load_model_module, model_names, register_model
 
 
 @register_model("test-registry-linear")

@@ -8,13 +8,8 @@ import pytest
 
 from codeclab.errors import InputError
 from codeclab.train.checkpoint import list_checkpoints
-from codeclab.train.cli import (
-    add_train_arguments,
-    config_from_args,
-    main,
-    parse_model_args,
-    train_main,
-)
+from codeclab.cli import main as codeclab
+from codeclab.train.cli import add_train_arguments, config_from_args, parse_model_args, train_main
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -47,7 +42,7 @@ def test_options_become_a_config_with_the_metrics_default_lambda(tiny_models, tr
 
 
 def test_bad_runs_fail_in_one_line_before_training(tiny_models, train_args, tmp_path, capsys):
-    assert main(train_args(tmp_path / "a", "--steps", "2", "--batch-size", "0")) == 2
+    assert codeclab(["train", *train_args(tmp_path / "a", "--steps", "2", "--batch-size", "0")]) == 2
     assert capsys.readouterr().err.strip() == "codeclab: error: batch_size must be at least 1, got 0"
     with pytest.raises(InputError, match="unknown model 'nope'"):
         train_main(_parse(train_args(tmp_path / "a", "--steps", "2") + ["--model", "nope"]))

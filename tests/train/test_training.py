@@ -115,7 +115,7 @@ def test_a_variable_rate_model_gets_one_lambda_per_picture(tiny_models, samples_
 
 
 def _train_cli(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "codeclab.train.cli", *args]
+    return [sys.executable, "-m", "codeclab", "train", *args]
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_run(train_args, subprocess_env, tmp_path):
@@ -163,7 +163,7 @@ def test_a_killed_run_resumes_to_the_weights_of_an_unbroken_run(train_args, subp
 
 def test_two_processes_under_torchrun_train_one_model(tiny_models, train_args, subprocess_env, tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "codeclab.train.cli", *train_args(tmp_path, "--steps", "6", "--ckpt-every", "100")]
+               "-m", "codeclab", "train", *train_args(tmp_path, "--steps", "6", "--ckpt-every", "100")]
     result = subprocess.run(command, env=subprocess_env, cwd=REPO, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
 

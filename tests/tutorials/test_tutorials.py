@@ -52,13 +52,7 @@ def compiled_kernels():
 
     from codeclab import api
     from codeclab.classic import decode_residuals, encode_residuals
-    from codeclab.entropy import (
-        contexts_at,
-        decode_symbols,
-        encode_symbols,
-        ideal_adaptive_bits,
-        parametric_tables,
-    )
+    from codeclab.entropy import contexts_at, decode_symbols, encode_symbols, ideal_adaptive_bits, parametric_tables
     from codeclab.entropy.bin_coder import encode_bin_stream
 
     picture = torch.zeros(3, 64, 64, dtype=torch.uint8)

@@ -28,10 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_predict
-from codeclab.classic.common.reference.intra import (
-    INTRA_HOR_VER_DIST_THRES,
-    INTRA_PRED_ANGLE,
-)
+from codeclab.classic.common.reference.intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
 from codeclab.classic.common.reference.quant import LEVEL_SCALES, QUANT_SCALES
 from codeclab.classic.common.reference.transform import DST4_MATRIX, transform_matrix
 from codeclab.kernels import kernel

@@ -36,10 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.entropy.cabac import (
-    CNU,
-    init_contexts,
-)
+from codeclab.entropy.cabac import CNU, init_contexts
 from codeclab.kernels import kernel
 
 # Context layout.

@@ -72,10 +72,7 @@ import numpy as np
 
 from codeclab.classic.common.nnintra import NN_MODE_BASE
 from codeclab.classic.common.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
-from codeclab.entropy.cabac import (
-    CNU,
-    init_contexts,
-)
+from codeclab.entropy.cabac import CNU, init_contexts
 from codeclab.kernels import kernel
 
 # Context layout after the residual contexts.

@@ -33,80 +33,26 @@ import numpy as np
 
 from codeclab.classic.common.deblocking import deblock_picture
 from codeclab.classic.common.motion import new_mc_workspace, predict_block
-from codeclab.classic.common.mvpred import (
-    MAX_MERGE_CANDIDATES,
-    amvp_candidates,
-    merge_candidates,
-)
+from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
 from codeclab.classic.common.nnintra import NN_MODE_BASE, intra_program, nn_heads_for
 from codeclab.classic.common.parameters import PictureParams
-from codeclab.classic.common.partition import (
-    CTU_LOG2,
-    CTU_SIZE,
-    MIN_CU_LOG2,
-    UNITS_PER_CTU,
-    block_coverage,
-    fill_map,
-    largest_block_at,
-    neighbour_modes,
-    split_context,
-    units_of,
-    z_order_position,
-)
-from codeclab.classic.common.picture import (
-    AMVP,
-    MERGE,
-    SKIP,
-    Picture,
-    References,
-    new_picture,
-    no_references,
-    padded_shape,
-)
-from codeclab.classic.common.reconstruct import (
-    add_residual,
-    chroma_qp,
-    new_workspace,
-    reconstruct_block,
-)
+from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
+                                               fill_map, largest_block_at, neighbour_modes, split_context,
+                                               units_of, z_order_position)
+from codeclab.classic.common.picture import (AMVP, MERGE, SKIP, Picture, References, new_picture,
+                                             no_references, padded_shape)
+from codeclab.classic.common.reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
 from codeclab.classic.common.residual import diagonal_scan
-from codeclab.classic.common.syntax import (
-    CBF_CHROMA,
-    CBF_CHROMA_INTER,
-    CBF_LUMA,
-    CBF_LUMA_INTER,
-    CU_SKIP,
-    MERGE_FLAG,
-    MVP_IDX,
-    PART_NXN,
-    PRED_MODE,
-    ROOT_CBF,
-    SPLIT_CU,
-    chroma_mode_from_syntax,
-    head_bits_of,
-    mode_from_syntax,
-    most_probable_modes,
-    new_contexts,
-    nn_intra_context,
-)
+from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+                                            MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
+                                            chroma_mode_from_syntax, head_bits_of, mode_from_syntax,
+                                            most_probable_modes, new_contexts, nn_intra_context)
 from codeclab.classic.common.tools import filter_for_id, split_side_info
 from codeclab.classic.decoder.residual import decode_block
-from codeclab.classic.decoder.syntax import (
-    decode_chroma_mode,
-    decode_flag,
-    decode_luma_mode,
-    decode_merge_idx,
-    decode_mvd,
-    decode_nn_intra,
-    decode_ref_idx,
-)
+from codeclab.classic.decoder.syntax import (decode_chroma_mode, decode_flag, decode_luma_mode,
+                                             decode_merge_idx, decode_mvd, decode_nn_intra, decode_ref_idx)
 from codeclab.entropy.bin_coder import as_byte_array
-from codeclab.entropy.cabac import (
-    FINISH_ERRORS,
-    decoder_failed,
-    decoder_finish,
-    decoder_start,
-)
+from codeclab.entropy.cabac import FINISH_ERRORS, decoder_failed, decoder_finish, decoder_start
 from codeclab.errors import BitstreamError
 from codeclab.kernels import kernel
 

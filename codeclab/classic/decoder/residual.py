@@ -8,28 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.classic.common.residual import (
-    CSBF,
-    GT1,
-    GT2,
-    LAST_X,
-    LAST_Y,
-    MIN_IN_GROUP,
-    csbf_pattern,
-    last_ctx,
-    new_residual_contexts,
-    scan_tables,
-    sig_ctx,
-)
-from codeclab.entropy.cabac import (
-    CNU,
-    check_finish,
-    decode_bin,
-    decode_bypass,
-    decoder_failed,
-    decoder_start,
-    init_contexts,
-)
+from codeclab.classic.common.residual import (CSBF, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP, csbf_pattern,
+                                              last_ctx, new_residual_contexts, scan_tables, sig_ctx)
+from codeclab.entropy.cabac import (CNU, check_finish, decode_bin, decode_bypass, decoder_failed,
+                                    decoder_start, init_contexts)
 from codeclab.errors import BitstreamError
 from codeclab.kernels import kernel
 

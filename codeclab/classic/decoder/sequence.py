@@ -15,16 +15,9 @@ import numpy as np
 from codeclab.bitstream.container import ColorFormat, StreamHeader
 from codeclab.classic.common.parameters import SequenceParams, unpack_picture_header
 from codeclab.classic.common.picture import Picture
-from codeclab.classic.common.sequence import (
-    ReferencePicture,
-    build_references,
-    coded_size,
-    crop_frame,
-    frames_to_video,
-    reference_picture,
-    reference_pocs,
-    split_records,
-)
+from codeclab.classic.common.sequence import (ReferencePicture, build_references, coded_size, crop_frame,
+                                              frames_to_video, reference_picture, reference_pocs,
+                                              split_records)
 from codeclab.classic.common.tools import filter_for_id, split_side_info
 from codeclab.classic.decoder.picture import decode_payload
 from codeclab.errors import BitstreamError

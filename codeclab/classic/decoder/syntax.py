@@ -9,21 +9,10 @@ nothing here but come back flagged, and the picture decoder turns them into
 from __future__ import annotations
 
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.common.syntax import (
-    CHROMA_MODE,
-    MAX_MVD,
-    MERGE_IDX,
-    MVD_GREATER0,
-    MVD_GREATER1,
-    NN_INTRA_FLAG,
-    PREV_INTRA_LUMA,
-    REF_IDX,
-)
+from codeclab.classic.common.syntax import (CHROMA_MODE, MAX_MVD, MERGE_IDX, MVD_GREATER0, MVD_GREATER1,
+                                            NN_INTRA_FLAG, PREV_INTRA_LUMA, REF_IDX)
 from codeclab.entropy.binarization import decode_exp_golomb
-from codeclab.entropy.cabac import (
-    decode_bin,
-    decode_bypass,
-)
+from codeclab.entropy.cabac import decode_bin, decode_bypass
 from codeclab.kernels import kernel
 
 

@@ -39,56 +39,18 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.motion import predict_block
-from codeclab.classic.common.mvpred import (
-    MAX_MERGE_CANDIDATES,
-    amvp_candidates,
-    merge_candidates,
-)
-from codeclab.classic.common.partition import (
-    CTU_LOG2,
-    MIN_CU_LOG2,
-    fill_map,
-    split_context,
-    take_quarter,
-)
-from codeclab.classic.common.picture import (
-    AMVP,
-    INTRA,
-    MERGE,
-    SKIP,
-)
+from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES, amvp_candidates, merge_candidates
+from codeclab.classic.common.partition import CTU_LOG2, MIN_CU_LOG2, fill_map, split_context, take_quarter
+from codeclab.classic.common.picture import AMVP, INTRA, MERGE, SKIP
 from codeclab.classic.common.reconstruct import add_residual, predict, reference_samples
-from codeclab.classic.common.syntax import (
-    CBF_CHROMA_INTER,
-    CBF_LUMA_INTER,
-    CU_SKIP,
-    MERGE_FLAG,
-    MVP_IDX,
-    PRED_MODE,
-    ROOT_CBF,
-    SPLIT_CU,
-)
+from codeclab.classic.common.syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
+                                            PRED_MODE, ROOT_CBF, SPLIT_CU)
 from codeclab.classic.decoder.picture import skip_context
 from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
-from codeclab.classic.encoder.intra import (
-    clear_decoded,
-    coverage,
-    residual_bits,
-    search_chroma,
-    search_luma,
-    split_option,
-)
-from codeclab.classic.encoder.motion_search import (
-    fractional_search,
-    integer_search,
-    phase_block,
-)
-from codeclab.classic.encoder.syntax import (
-    flag_bits,
-    merge_idx_bits,
-    mvd_bits,
-    ref_idx_bits,
-)
+from codeclab.classic.encoder.intra import (clear_decoded, coverage, residual_bits, search_chroma,
+                                            search_luma, split_option)
+from codeclab.classic.encoder.motion_search import fractional_search, integer_search, phase_block
+from codeclab.classic.encoder.syntax import flag_bits, merge_idx_bits, mvd_bits, ref_idx_bits
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.kernels import kernel
 

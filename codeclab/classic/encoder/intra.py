@@ -36,49 +36,17 @@ import numpy as np
 
 from codeclab.classic.common.motion import new_mc_workspace
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.common.nnintra import (
-    NN_MODE_BASE,
-    nn_heads_for,
-)
-from codeclab.classic.common.partition import (
-    CTU_LOG2,
-    CTU_SIZE,
-    MIN_CU_LOG2,
-    block_coverage,
-    fill_map,
-    neighbour_modes,
-    split_context,
-    take_quarter,
-)
-from codeclab.classic.common.picture import (
-    References,
-    no_references,
-)
-from codeclab.classic.common.reconstruct import (
-    predict,
-    predict_mode,
-    reconstruct_block,
-    reference_samples,
-)
-from codeclab.classic.common.syntax import (
-    CBF_CHROMA,
-    CBF_LUMA,
-    PART_NXN,
-    SPLIT_CU,
-    chroma_mode_from_syntax,
-    head_bits_of,
-    mode_to_syntax,
-    most_probable_modes,
-    nn_intra_context,
-)
+from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_heads_for
+from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, block_coverage, fill_map,
+                                               neighbour_modes, split_context, take_quarter)
+from codeclab.classic.common.picture import References, no_references
+from codeclab.classic.common.reconstruct import predict, predict_mode, reconstruct_block, reference_samples
+from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, chroma_mode_from_syntax,
+                                            head_bits_of, mode_to_syntax, most_probable_modes,
+                                            nn_intra_context)
 from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
 from codeclab.classic.encoder.residual import encode_block
-from codeclab.classic.encoder.syntax import (
-    chroma_mode_bits,
-    flag_bits,
-    luma_mode_bits,
-    nn_intra_bits,
-)
+from codeclab.classic.encoder.syntax import chroma_mode_bits, flag_bits, luma_mode_bits, nn_intra_bits
 from codeclab.entropy.cabac import encoder_start
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.kernels import kernel

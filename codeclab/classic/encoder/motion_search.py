@@ -32,14 +32,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from codeclab.classic.common.syntax import (
-    MVP_IDX,
-)
+from codeclab.classic.common.syntax import MVP_IDX
 from codeclab.classic.encoder.analysis import satd
-from codeclab.classic.encoder.syntax import (
-    flag_bits,
-    mvd_bits,
-)
+from codeclab.classic.encoder.syntax import flag_bits, mvd_bits
 from codeclab.entropy.rate import ONE_BIT
 from codeclab.kernels import kernel
 

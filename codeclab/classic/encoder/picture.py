@@ -18,38 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from codeclab.classic.common.deblocking import deblock_picture
-from codeclab.classic.common.nnintra import (
-    empty_program,
-    intra_program,
-)
+from codeclab.classic.common.nnintra import empty_program, intra_program
 from codeclab.classic.common.parameters import PictureParams
-from codeclab.classic.common.partition import (
-    CTU_SIZE,
-)
-from codeclab.classic.common.picture import (
-    Picture,
-    References,
-    new_picture,
-)
-from codeclab.classic.common.reconstruct import (
-    chroma_qp,
-    new_workspace,
-)
+from codeclab.classic.common.partition import CTU_SIZE
+from codeclab.classic.common.picture import Picture, References, new_picture
+from codeclab.classic.common.reconstruct import chroma_qp, new_workspace
 from codeclab.classic.common.reference.quant import INTER_ROUNDING, INTRA_ROUNDING
-from codeclab.classic.common.syntax import (
-    new_contexts,
-)
+from codeclab.classic.common.syntax import new_contexts
 from codeclab.classic.decoder.picture import SCANS
 from codeclab.classic.encoder.inter import inter_ctu
-from codeclab.classic.encoder.intra import (
-    MAX_CTU_BINS,
-    Search,
-    Settings,
-    new_inter_search,
-    new_scratch,
-    no_inter_search,
-    search_ctu,
-)
+from codeclab.classic.encoder.intra import (MAX_CTU_BINS, Search, Settings, new_inter_search, new_scratch,
+                                            no_inter_search, search_ctu)
 from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 from codeclab.classic.encoder.writer import write_ctu
 from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve

@@ -11,30 +11,11 @@ import math
 
 import numpy as np
 
-from codeclab.classic.common.residual import (
-    CSBF,
-    GROUP_IDX,
-    GT1,
-    GT2,
-    LAST_X,
-    LAST_Y,
-    MIN_IN_GROUP,
-    base_level,
-    csbf_pattern,
-    last_ctx,
-    new_residual_contexts,
-    scan_tables,
-    sig_ctx,
-)
-from codeclab.entropy.cabac import (
-    CNU,
-    context_probability,
-    encode_bin,
-    encode_bypass,
-    encoder_finish,
-    encoder_start,
-    init_contexts,
-)
+from codeclab.classic.common.residual import (CSBF, GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP,
+                                              base_level, csbf_pattern, last_ctx, new_residual_contexts,
+                                              scan_tables, sig_ctx)
+from codeclab.entropy.cabac import (CNU, context_probability, encode_bin, encode_bypass, encoder_finish,
+                                    encoder_start, init_contexts)
 from codeclab.kernels import kernel
 
 

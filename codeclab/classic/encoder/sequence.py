@@ -58,21 +58,10 @@ import torch
 from codeclab.bitstream.bits import uleb128
 from codeclab.bitstream.container import ColorFormat
 from codeclab.classic.common.motion import fractional_planes
-from codeclab.classic.common.parameters import (
-    PictureParams,
-    SequenceParams,
-    pack_picture_header,
-)
+from codeclab.classic.common.parameters import PictureParams, SequenceParams, pack_picture_header
 from codeclab.classic.common.partition import CTU_SIZE
-from codeclab.classic.common.sequence import (
-    ReferencePicture,
-    build_references,
-    coded_size,
-    crop_frame,
-    frames_to_video,
-    reference_picture,
-    reference_pocs,
-)
+from codeclab.classic.common.sequence import (ReferencePicture, build_references, coded_size, crop_frame,
+                                              frames_to_video, reference_picture, reference_pocs)
 from codeclab.classic.common.tools import PictureFilter, join_side_info
 from codeclab.classic.encoder.motion_search import BLOCK, integer_motion_search
 from codeclab.classic.encoder.picture import encode_inter_planes, encode_planes

@@ -9,20 +9,10 @@ the very binarisation it will be written with. Contexts and binarisations are in
 from __future__ import annotations
 
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.common.syntax import (
-    CHROMA_MODE,
-    MERGE_IDX,
-    MVD_GREATER0,
-    MVD_GREATER1,
-    NN_INTRA_FLAG,
-    PREV_INTRA_LUMA,
-    REF_IDX,
-)
+from codeclab.classic.common.syntax import (CHROMA_MODE, MERGE_IDX, MVD_GREATER0, MVD_GREATER1, NN_INTRA_FLAG,
+                                            PREV_INTRA_LUMA, REF_IDX)
 from codeclab.entropy.binarization import encode_exp_golomb
-from codeclab.entropy.cabac import (
-    encode_bin,
-    encode_bypass,
-)
+from codeclab.entropy.cabac import encode_bin, encode_bypass
 from codeclab.entropy.rate import ONE_BIT, bin_cost
 from codeclab.kernels import kernel
 

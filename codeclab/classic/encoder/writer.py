@@ -8,56 +8,19 @@ the order the decoder reads it (H.265 §7.3.8: coding quadtree, coding unit, tra
 
 from __future__ import annotations
 
-from codeclab.classic.common.nnintra import (
-    NN_MODE_BASE,
-    nn_heads_for,
-)
-from codeclab.classic.common.partition import (
-    CTU_LOG2,
-    CTU_SIZE,
-    MIN_CU_LOG2,
-    UNITS_PER_CTU,
-    block_coverage,
-    fill_map,
-    largest_block_at,
-    neighbour_modes,
-    split_context,
-    units_of,
-    z_order_position,
-)
-from codeclab.classic.common.picture import (
-    INTRA,
-    MERGE,
-    SKIP,
-)
-from codeclab.classic.common.syntax import (
-    CBF_CHROMA,
-    CBF_CHROMA_INTER,
-    CBF_LUMA,
-    CBF_LUMA_INTER,
-    CU_SKIP,
-    MERGE_FLAG,
-    MVP_IDX,
-    PART_NXN,
-    PRED_MODE,
-    ROOT_CBF,
-    SPLIT_CU,
-    head_bits_of,
-    mode_to_syntax,
-    most_probable_modes,
-    nn_intra_context,
-)
+from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_heads_for
+from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, UNITS_PER_CTU, block_coverage,
+                                               fill_map, largest_block_at, neighbour_modes, split_context,
+                                               units_of, z_order_position)
+from codeclab.classic.common.picture import INTRA, MERGE, SKIP
+from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
+                                            MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
+                                            head_bits_of, mode_to_syntax, most_probable_modes,
+                                            nn_intra_context)
 from codeclab.classic.decoder.picture import skip_context
 from codeclab.classic.encoder.residual import encode_block
-from codeclab.classic.encoder.syntax import (
-    encode_chroma_mode,
-    encode_flag,
-    encode_luma_mode,
-    encode_merge_idx,
-    encode_mvd,
-    encode_nn_intra,
-    encode_ref_idx,
-)
+from codeclab.classic.encoder.syntax import (encode_chroma_mode, encode_flag, encode_luma_mode,
+                                             encode_merge_idx, encode_mvd, encode_nn_intra, encode_ref_idx)
 from codeclab.kernels import kernel
 
 

@@ -36,11 +36,9 @@ forward in ``tests/hybrid/test_intra.py``); the shipped card records the differe
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,20 +46,10 @@ import torch
 from torch import Tensor, nn
 
 from codeclab.classic.common.nnintra import BOUNDARY, GRID, INPUTS
-from codeclab.classic.common.reference.intra import (
-    predict_all_modes,
-    reference_positions,
-    substitute_references,
-)
-from codeclab.errors import CodecLabError, InputError
-from codeclab.hybrid.nip.program import (
-    DEFAULT_WEIGHTS,
-    FILE_DTYPES,
-    PROGRAM_FIELDS,
-    PROGRAM_KIND,
-    check_program,
-    program_fingerprint,
-)
+from codeclab.classic.common.reference.intra import predict_all_modes, reference_positions, substitute_references
+from codeclab.errors import InputError
+from codeclab.hybrid.nip.program import (DEFAULT_WEIGHTS, FILE_DTYPES, PROGRAM_FIELDS, PROGRAM_KIND,
+                                         check_program, program_fingerprint)
 from codeclab.io.files import atomic_write
 from codeclab.learned.registry import register_model
 from codeclab.train import seeding
@@ -259,7 +247,7 @@ class BlockDataset(torch.utils.data.Dataset):
         paths = sorted(root.glob("*.npz")) if root.is_dir() else []
         if not paths:
             raise InputError(f"{root} holds no training pairs (*.npz): make them with "
-                             f"'python -m codeclab.hybrid.nnlf.training.pairs --data PHOTOS --out {root}'")
+                             f"'codeclab make-pairs --data PHOTOS --out {root}'")
         shards = [load_shard(p) for p in paths]
         self.paths = paths
         self.recon = [torch.from_numpy(s["recon_y"]) for s in shards]
@@ -360,46 +348,32 @@ def save_program(path: str | os.PathLike, program: tuple[np.ndarray, ...], card:
     return path, card_path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Export trained float weights (``codeclab train --model nip``) as the shipped program."""
-    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.nip.training", description=main.__doc__)
-    parser.add_argument("weights", nargs="?", help="RUN/nip.safetensors of a codeclab train run")
-    parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program file (default: the shipped one)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing program")
-    parser.add_argument("--evaluation", metavar="SUMMARY.json",
-                        help="record what the program scores (a codeclab bench --json summary) in its card")
-    args = parser.parse_args(argv)
+def run_export(args) -> int:
+    """``codeclab export nip``: trained float weights (``codeclab train --model nip``) as the
+    shipped program, or a benchmark summary recorded in its card."""
     from codeclab.train.checkpoint import load_exported
 
-    try:
-        out = Path(args.out).with_suffix(".safetensors")
-        if args.evaluation:
-            card_path = out.with_suffix(".json")
-            card = json.loads(card_path.read_text()) if card_path.exists() else {}
-            card["evaluation"] = json.loads(Path(args.evaluation).read_text())
-            atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-            print(f"recorded {args.evaluation} in {card_path}")
-            return 0
-        if not args.weights:
-            raise InputError("name the trained weights to export (or --evaluation SUMMARY.json)")
-        if out.exists() and not args.force:
-            raise InputError(f"{out} exists (use --force to overwrite)")
-        state, header = load_exported(args.weights)
-        if header.get("codeclab.model") != MODEL_NAME:
-            raise InputError(f"{args.weights} holds {header.get('codeclab.model')!r} weights, not {MODEL_NAME!r}")
-        model_args = json.loads(header.get("codeclab.model_args", "{}"))
-        model = IntraPredictionNet(**model_args)
-        model.load_state_dict(state)
-        run_card = Path(args.weights).with_suffix(".json")
-        card = {"model": MODEL_NAME, "model_args": model_args, "source": str(args.weights),
-                "training_run": json.loads(run_card.read_text()) if run_card.exists() else None}
-        path, card_path = save_program(out, integer_program(model), card)
-    except CodecLabError as exc:
-        print(f"codeclab: error: {exc}", file=sys.stderr)
-        return 2
+    out = Path(args.out or DEFAULT_WEIGHTS).with_suffix(".safetensors")
+    if args.evaluation:
+        card_path = out.with_suffix(".json")
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        card["evaluation"] = json.loads(Path(args.evaluation).read_text())
+        atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+        print(f"recorded {args.evaluation} in {card_path}")
+        return 0
+    if not args.weights:
+        raise InputError("name the trained weights to export (or --evaluation SUMMARY.json)")
+    if out.exists() and not args.force:
+        raise InputError(f"{out} exists (use --force to overwrite)")
+    state, header = load_exported(args.weights)
+    if header.get("codeclab.model") != MODEL_NAME:
+        raise InputError(f"{args.weights} holds {header.get('codeclab.model')!r} weights, not {MODEL_NAME!r}")
+    model_args = json.loads(header.get("codeclab.model_args", "{}"))
+    model = IntraPredictionNet(**model_args)
+    model.load_state_dict(state)
+    run_card = Path(args.weights).with_suffix(".json")
+    card = {"model": MODEL_NAME, "model_args": model_args, "source": str(args.weights),
+            "training_run": json.loads(run_card.read_text()) if run_card.exists() else None}
+    path, card_path = save_program(out, integer_program(model), card)
     print(f"wrote {path} and {card_path}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,17 +19,8 @@ from codeclab.entropy.cabac import contexts_at, update_context
 from codeclab.entropy.rate import ONE_BIT, flag_costs
 from codeclab.hybrid.nnlf.integer import Program, program_fingerprint
 from codeclab.hybrid.nnlf.runtime import apply_residual, residuals
-from codeclab.hybrid.nnlf.syntax import (
-    CODEWORD_OVERHEAD_BITS,
-    FLAG_P_ON,
-    HEAD_BYTES,
-    OFF,
-    ON,
-    PER_CTU,
-    SCALE_OFFSET,
-    SCALES,
-    ctu_select,
-)
+from codeclab.hybrid.nnlf.syntax import (CODEWORD_OVERHEAD_BITS, FLAG_P_ON, HEAD_BYTES, OFF, ON, PER_CTU,
+                                         SCALE_OFFSET, SCALES, ctu_select)
 from codeclab.kernels import kernel
 
 

@@ -43,15 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from codeclab.hybrid.nnlf.integer import (
-    INT8_ACT_MAX,
-    INT8_RESIDUAL_MAX,
-    INT8_WEIGHT_MAX,
-    IntegerLayer,
-    Layers,
-    is_int8,
-    layer_bound,
-)
+from codeclab.hybrid.nnlf.integer import (INT8_ACT_MAX, INT8_RESIDUAL_MAX, INT8_WEIGHT_MAX, IntegerLayer,
+                                          Layers, is_int8, layer_bound)
 
 #: Partial sums of a fast-path layer stay below 2^FAST_BITS (float32 exactness with the 1/4).
 FAST_BITS = 22

@@ -15,19 +15,9 @@ import torch
 
 from codeclab.hybrid.nnlf.int8 import fast_input, fast_path_ready
 from codeclab.hybrid.nnlf.int8 import run_branch as run_int8_branch
-from codeclab.hybrid.nnlf.integer import (
-    INPUT_FRAC,
-    OUTPUT_FRAC,
-    SCALE_BITS,
-    UNIT_SCALE,
-    Layers,
-    Program,
-    compute_dtype,
-    luma_phases,
-    output_planes,
-    program_input,
-    run_banded,
-)
+from codeclab.hybrid.nnlf.integer import (INPUT_FRAC, OUTPUT_FRAC, SCALE_BITS, UNIT_SCALE, Layers, Program,
+                                          compute_dtype, luma_phases, output_planes, program_input,
+                                          run_banded)
 
 
 def residuals(program: Program, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, qp: int,

@@ -55,12 +55,7 @@ from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.classic.common.tools import Planes, replicate_edges
 from codeclab.hybrid.nnlf.integer import Program, program_fingerprint
 from codeclab.hybrid.nnlf.runtime import apply_residual, residuals
-from codeclab.hybrid.nnlf.syntax import (
-    NEURAL_FILTER_ID,
-    OFF,
-    ctu_select,
-    read_side_info,
-)
+from codeclab.hybrid.nnlf.syntax import NEURAL_FILTER_ID, OFF, ctu_select, read_side_info
 from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, load_program
 
 

@@ -19,13 +19,13 @@ Export after quantisation-aware training, and record what the shipped program sc
 summary ``codeclab bench --json`` writes, the decode timing ``benchmarks/hybrid_filter.py
 --json`` writes) in its card::
 
-    python -m codeclab.hybrid.nnlf.weights RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors] [--force]
-    python -m codeclab.hybrid.nnlf.weights --evaluation BENCH_SUMMARY.json --timing TIMING.json [--out ...]
+    codeclab export nnlf RUN_QAT/nnlf.safetensors [--out codeclab/data/weights/nnlf.safetensors] [--force]
+    codeclab export nnlf --evaluation BENCH_SUMMARY.json --timing TIMING.json [--out ...]
 
 To train on from a program (the shipped one by default), turn it back into float weights,
 the ``--init`` of a ``codeclab train --model nnlf`` run::
 
-    python -m codeclab.hybrid.nnlf.weights --to-float START.safetensors [--out PROGRAM]
+    codeclab export nnlf --to-float START.safetensors [--out PROGRAM]
 """
 
 from __future__ import annotations
@@ -37,16 +37,8 @@ from pathlib import Path
 import torch
 
 from codeclab.errors import InputError, UnsupportedError
-from codeclab.hybrid.nnlf.integer import (
-    ACT_MAX,
-    BRANCH_CHANNELS,
-    IntegerLayer,
-    Layers,
-    Program,
-    check_bound,
-    macs_per_luma_sample,
-    program_fingerprint,
-)
+from codeclab.hybrid.nnlf.integer import (ACT_MAX, BRANCH_CHANNELS, IntegerLayer, Layers, Program,
+                                          check_bound, macs_per_luma_sample, program_fingerprint)
 from codeclab.learned.weights import WEIGHTS_DIR
 
 #: The shipped program of tool id 1.
@@ -145,7 +137,7 @@ def load_program(path: str | os.PathLike = DEFAULT_WEIGHTS) -> Program:
     path = Path(path)
     if not path.is_file():
         raise UnsupportedError(f"no neural loop-filter weights at {path} (export them with "
-                               f"'python -m codeclab.hybrid.nnlf.weights RUN/nnlf.safetensors')")
+                               f"'codeclab export nnlf RUN/nnlf.safetensors')")
     try:
         with safe_open(str(path), framework="pt") as f:
             if (f.metadata() or {}).get("codeclab.model") != PROGRAM_KIND:

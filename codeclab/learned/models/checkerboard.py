@@ -59,23 +59,10 @@ from codeclab.entropy.factorized import EntropyBottleneck
 from codeclab.entropy.quantization import from_symbols, quantize, to_symbols
 from codeclab.learned import integer
 from codeclab.learned.gain import DEFAULT_LAMBDAS
-from codeclab.learned.models.base import (
-    GRID,
-    CompressionModel,
-    bottleneck_likelihoods,
-    cached_program,
-    check_picture,
-    decode_gaussian,
-    decoding,
-    encode_gaussian,
-    gaussian_likelihoods,
-    leaky_relu,
-)
-from codeclab.learned.models.meanscale import (
-    gaussian_parameters,
-    hyper_analysis,
-    hyper_synthesis,
-)
+from codeclab.learned.models.base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program,
+                                          check_picture, decode_gaussian, decoding, encode_gaussian,
+                                          gaussian_likelihoods, leaky_relu)
+from codeclab.learned.models.meanscale import gaussian_parameters, hyper_analysis, hyper_synthesis
 from codeclab.learned.registry import register_model
 
 #: Offsets (di, dj) of the context kernel's taps: those from a non-anchor onto anchors.

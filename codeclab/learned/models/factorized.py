@@ -24,12 +24,7 @@ from torch import Tensor
 
 from codeclab.entropy.factorized import EntropyBottleneck
 from codeclab.learned.gain import DEFAULT_LAMBDAS
-from codeclab.learned.models.base import (
-    CompressionModel,
-    bottleneck_likelihoods,
-    check_picture,
-    decoding,
-)
+from codeclab.learned.models.base import CompressionModel, bottleneck_likelihoods, check_picture, decoding
 from codeclab.learned.registry import register_model
 
 

@@ -32,18 +32,9 @@ from codeclab.entropy.quantization import quantize
 from codeclab.learned import integer
 from codeclab.learned.gain import DEFAULT_LAMBDAS
 from codeclab.learned.layers import conv, deconv
-from codeclab.learned.models.base import (
-    GRID,
-    CompressionModel,
-    bottleneck_likelihoods,
-    cached_program,
-    check_picture,
-    decode_gaussian,
-    decoding,
-    encode_gaussian,
-    gaussian_likelihoods,
-    leaky_relu,
-)
+from codeclab.learned.models.base import (GRID, CompressionModel, bottleneck_likelihoods, cached_program,
+                                          check_picture, decode_gaussian, decoding, encode_gaussian,
+                                          gaussian_likelihoods, leaky_relu)
 from codeclab.learned.registry import register_model
 
 

@@ -17,19 +17,9 @@ import torch
 from codeclab.errors import BitstreamError
 from codeclab.learned.overfit.architecture import MAX_PIXELS
 from codeclab.learned.overfit.latents import decode_latents
-from codeclab.learned.overfit.syntax import (
-    QuantizedNetworks,
-    integer_arm,
-    integer_synthesis,
-    unpack_params,
-    unpack_payload,
-)
-from codeclab.learned.overfit.synthesis import (
-    ACT_FRAC,
-    combine,
-    integer_to_pixels,
-    synthesize,
-)
+from codeclab.learned.overfit.syntax import (QuantizedNetworks, integer_arm, integer_synthesis, unpack_params,
+                                             unpack_payload)
+from codeclab.learned.overfit.synthesis import ACT_FRAC, combine, integer_to_pixels, synthesize
 
 
 def reconstruct(grids: list[np.ndarray], q: QuantizedNetworks, height: int, width: int) -> torch.Tensor:

@@ -33,26 +33,13 @@ import torch
 from torch import Tensor
 
 from codeclab.errors import InputError
-from codeclab.learned.overfit.architecture import (
-    BICUBIC_TAPS,
-    GROUPS,
-    LATENT_LIMIT,
-    MAX_PIXELS,
-    Architecture,
-    group_of,
-)
+from codeclab.learned.overfit.architecture import BICUBIC_TAPS, GROUPS, LATENT_LIMIT, MAX_PIXELS, Architecture, group_of
 from codeclab.learned.overfit.arm import arm_float, contexts, laplace_bits
 from codeclab.learned.overfit.decoder import reconstruct
 from codeclab.learned.overfit.effort import EFFORTS, Effort, effort_of  # noqa: F401  (the presets, re-exported)
 from codeclab.learned.overfit.latents import encode_latents
-from codeclab.learned.overfit.syntax import (
-    MAX_STEP_BITS,
-    VALUE_LIMIT,
-    QuantizedNetworks,
-    integer_arm,
-    networks_bits,
-    pack_payload,
-)
+from codeclab.learned.overfit.syntax import (MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, integer_arm,
+                                             networks_bits, pack_payload)
 from codeclab.learned.overfit.synthesis import combine, synthesize
 
 # -- the float model --------------------------------------------------------------------------

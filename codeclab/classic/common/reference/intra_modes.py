@@ -7,14 +7,7 @@ and the derived chroma mode (DM) with its four alternatives.
 
 from __future__ import annotations
 
-from codeclab.classic.common.reference.intra import (
-    CHROMA_MODES,
-    DC,
-    DM_CHROMA,
-    NUM_MODES,
-    PLANAR,
-    VERTICAL,
-)
+from codeclab.classic.common.reference.intra import CHROMA_MODES, DC, DM_CHROMA, NUM_MODES, PLANAR, VERTICAL
 
 
 def most_probable_modes(left: int | None, above: int | None) -> tuple[int, int, int]:

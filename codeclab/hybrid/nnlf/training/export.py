@@ -1,36 +1,22 @@
 """From a QAT training run to the shipped loop-filter program, and back to float weights.
 
-``python -m codeclab.hybrid.nnlf.training.export RUN/nnlf.safetensors`` writes the integer
+``codeclab export nnlf RUN/nnlf.safetensors`` writes the integer
 program and its model card (:func:`export`); ``--float`` turns a program back into float
 weights for ``codeclab train --init``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from codeclab.errors import CodecLabError, InputError
-from codeclab.hybrid.nnlf.integer import (
-    INPUT_FRAC,
-    OUTPUT_FRAC,
-    Program,
-    check_bound,
-    is_int8,
-)
-from codeclab.hybrid.nnlf.weights import (
-    DEFAULT_WEIGHTS,
-    PROGRAM_KIND,
-    load_program,
-    program_facts,
-    program_tensors,
-)
+from codeclab.errors import InputError
+from codeclab.hybrid.nnlf.integer import INPUT_FRAC, OUTPUT_FRAC, Program, check_bound, is_int8
+from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, PROGRAM_KIND, load_program, program_facts, program_tensors
 from codeclab.io.files import atomic_write
 
 
@@ -176,44 +162,27 @@ def write_float(program: Program, out: str | os.PathLike, source: str | os.PathL
     return export_weights(float_network(program).state_dict(), out, card)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.nnlf.weights", description=__doc__.splitlines()[0])
-    parser.add_argument("trained", nargs="?", help="the QAT run's nnlf.safetensors (written by codeclab train)")
-    parser.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="program to write (default %(default)s)")
-    parser.add_argument("--evaluation", metavar="BENCH.json",
-                        help="instead: record this 'codeclab bench --json' summary in the card of --out")
-    parser.add_argument("--timing", metavar="TIMING.json",
-                        help="instead (or with --evaluation): record this 'benchmarks/hybrid_filter.py --json' "
-                             "decode timing in the card of --out")
-    parser.add_argument("--to-float", metavar="START.safetensors",
-                        help="instead: write the program at --out as float weights (codeclab train --init)")
-    parser.add_argument("--force", action="store_true", help="replace an existing program at --out")
-    args = parser.parse_args(argv)
+def run(args) -> int:
+    """``codeclab export nnlf``: the QAT run's float weights as the shipped integer program,
+    or scores recorded in its card, or the program back as float weights."""
     scores = args.evaluation is not None or args.timing is not None
     if (args.trained is not None) + scores + (args.to_float is not None) != 1:
-        parser.error("give the trained weights, or --evaluation and/or --timing, or --to-float")
-    try:
-        if args.to_float:
-            if Path(args.to_float).exists() and not args.force:
-                raise InputError(f"{args.to_float} exists (use --force to replace it)")
-            path, _ = write_float(load_program(args.out), args.to_float, args.out)
-            print(f"wrote {path}: the float form of {args.out}")
-            return 0
-        if scores:
-            card_path = record_evaluation(args.out, args.evaluation, args.timing)
-            print(f"recorded {' and '.join(filter(None, (args.evaluation, args.timing)))} in {card_path}")
-            return 0
-        if Path(args.out).with_suffix(".safetensors").exists() and not args.force:
-            raise InputError(f"{Path(args.out).with_suffix('.safetensors')} exists (use --force to replace it)")
-        path, card = export(args.trained, args.out)
-    except CodecLabError as exc:
-        print(f"codeclab: error: {exc}", file=sys.stderr)
-        return 2
+        raise InputError("give the trained weights, or --evaluation and/or --timing, or --to-float")
+    out = args.out or str(DEFAULT_WEIGHTS)
+    if args.to_float:
+        if Path(args.to_float).exists() and not args.force:
+            raise InputError(f"{args.to_float} exists (use --force to replace it)")
+        path, _ = write_float(load_program(out), args.to_float, out)
+        print(f"wrote {path}: the float form of {out}")
+        return 0
+    if scores:
+        card_path = record_evaluation(out, args.evaluation, args.timing)
+        print(f"recorded {' and '.join(filter(None, (args.evaluation, args.timing)))} in {card_path}")
+        return 0
+    if Path(out).with_suffix(".safetensors").exists() and not args.force:
+        raise InputError(f"{Path(out).with_suffix('.safetensors')} exists (use --force to replace it)")
+    path, card = export(args.trained, out)
     facts = json.loads(card.read_text())
     print(f"wrote {path} and {card}: {facts['parameters']} parameters, "
           f"{facts['kmac_per_luma_sample']:.2f} kMAC per luma sample, fingerprint {facts['fingerprint_crc32']}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

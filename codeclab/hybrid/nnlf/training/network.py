@@ -82,27 +82,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from codeclab.hybrid.nnlf.integer import (
-    ACT_MAX,
-    INPUT_FRAC,
-    INT8_ACT_MAX,
-    INT8_RESIDUAL_MAX,
-    OUTPUT_FRAC,
-    Layers,
-    Program,
-    activation_frac,
-    channel_exponents,
-    chroma_input,
-    input_max_of,
-    int8_layer,
-    integer_layer,
-    luma_input,
-    luma_residual,
-    quantize_channels,
-    quantize_layer,
-    round_half_up,
-    weight_exponent,
-)
+from codeclab.hybrid.nnlf.integer import (ACT_MAX, INPUT_FRAC, INT8_ACT_MAX, INT8_RESIDUAL_MAX, OUTPUT_FRAC,
+                                          Layers, Program, activation_frac, channel_exponents, chroma_input,
+                                          input_max_of, int8_layer, integer_layer, luma_input, luma_residual,
+                                          quantize_channels, quantize_layer, round_half_up, weight_exponent)
 from codeclab.learned.registry import register_model
 
 #: Registry name of the network (``codeclab train --model nnlf``).

@@ -32,16 +32,14 @@ are kept: the network learns both its interior and its border behaviour exactly 
 
 Never train on Kodak: it is the evaluation set.
 
-    python -m codeclab.hybrid.nnlf.training.pairs --data ../shared/data/train --out /work/runs/nnlf_data
-    python -m codeclab.hybrid.nnlf.training.pairs --data ../shared/data/train --out /work/runs/nnlf_s60 --scale 0.6 --seed 1
+    codeclab make-pairs --data ../shared/data/train --out /work/runs/nnlf_data
+    codeclab make-pairs --data ../shared/data/train --out /work/runs/nnlf_s60 --scale 0.6 --seed 1
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from codeclab.errors import CodecLabError, InputError
+from codeclab.errors import InputError
 from codeclab.io.files import atomic_write
 from codeclab.io.image import default_note, read_image
 from codeclab.train import seeding
@@ -173,7 +171,7 @@ class PairDataset(torch.utils.data.Dataset):
         self.paths = sorted(root.glob("*.npz")) if root.is_dir() else []
         if not self.paths:
             raise InputError(f"{root} holds no training pairs (*.npz): make them with "
-                             f"'python -m codeclab.hybrid.nnlf.training.pairs --data PHOTOS --out {root}'")
+                             f"'codeclab make-pairs --data PHOTOS --out {root}'")
         if window % 2 or margin % 2 or window <= 2 * margin:
             raise InputError(f"window {window} and margin {margin} must be even, the window more than twice the margin")
         shards = [load_shard(p) for p in self.paths]
@@ -207,26 +205,9 @@ class PairDataset(torch.utils.data.Dataset):
                 "qp": self.qp[i], "mask_y": mask_y[None], "mask_c": mask_y[None, ::2, ::2].contiguous()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codeclab.hybrid.nnlf.training.pairs", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="folder of training photos (never Kodak)")
-    parser.add_argument("--out", required=True, help="folder of the shards (one .npz per photo)")
-    parser.add_argument("--crops", type=int, default=15, help="crops per photo (default %(default)s)")
-    parser.add_argument("--size", type=int, default=256, help="crop side, a multiple of 64 (default %(default)s)")
-    parser.add_argument("--qp-range", type=int, nargs=2, default=(22, 42), metavar=("LOW", "HIGH"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="downscale each photo by this factor before cropping (default %(default)s)")
-    args = parser.parse_args(argv)
-    try:
-        shards = build_pairs(args.data, args.out, crops_per_photo=args.crops, size=args.size,
-                             qp_range=tuple(args.qp_range), seed=args.seed, scale=args.scale)
-    except CodecLabError as exc:
-        print(f"codeclab: error: {exc}", file=sys.stderr)
-        return 2
+def run(args) -> int:
+    """``codeclab make-pairs``: code crops of training photos with the classic codec."""
+    shards = build_pairs(args.data, args.out, crops_per_photo=args.crops, size=args.size,
+                         qp_range=tuple(args.qp_range), seed=args.seed, scale=args.scale)
     print(f"{len(shards)} shards in {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
