@@ -92,7 +92,8 @@ class Codec:
 
     # -- images --------------------------------------------------------------------------
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        """Encode a (3, H, W) uint8 RGB image."""
+        """Encode a (3, H, W) uint8 RGB image; ``quality`` is what :meth:`check_quality`
+        returned (the API validates it, once, before any codec sees it)."""
         raise UnsupportedError(f"codec {self.name} does not code still images")
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
@@ -108,7 +109,8 @@ class Codec:
 
     # -- sequences -----------------------------------------------------------------------
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
-        """Encode a YCbCr sequence; ``intra_period`` is the distance between intra pictures."""
+        """Encode a YCbCr sequence; ``intra_period`` is the distance between intra pictures and
+        ``quality`` has passed :meth:`check_quality`."""
         raise UnsupportedError(f"codec {self.name} does not code video")
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:

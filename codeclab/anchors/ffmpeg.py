@@ -93,7 +93,6 @@ class FfmpegAnchor(AnchorCodec):
 
     # -- stills -------------------------------------------------------------------------
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        quality = self.check_quality(quality)
         rgb = rgb_array(image)
         stream = encode_picture(rgb, self.image_args.format(q=quality).split(), self.image_pix_fmt,
                                 self.stream_format, what=f"{self.name} encoder")
@@ -125,7 +124,6 @@ class FfmpegAnchor(AnchorCodec):
         from codeclab.anchors.ffmpeg_video import decode_sequence, encode_sequence
         from codeclab.io.video import Video
 
-        quality = self.check_quality(quality)
         params = pack_params(quality, intra_period)
         coded_bits = self.coded_bit_depth(video.bit_depth)
         args = self.video_args.format(q=quality, p=intra_period).split()

@@ -86,7 +86,6 @@ class Heif(AnchorCodec):
     description = LazyText(_describe)
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        quality = self.check_quality(quality)
         rgb = rgb_array(image)
         data = heif_encode(rgb, quality)
         recon = heif_decode(data, *rgb.shape[:2])

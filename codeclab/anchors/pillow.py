@@ -66,7 +66,6 @@ class PillowAnchor(AnchorCodec):
     pillow_format: str
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
-        quality = self.check_quality(quality)
         rgb = rgb_array(image)
         data = pillow_encode(rgb, self.pillow_format, quality=quality)
         recon = pillow_decode(data, self.pillow_format, *rgb.shape[:2])

@@ -67,7 +67,7 @@ class ClassicCodec(Codec):
         from codeclab.classic.encoder.picture import encode_planes
 
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
-        params = PictureParams(qp=self.check_quality(quality), picture_filter=tool_id,
+        params = PictureParams(qp=int(quality), picture_filter=tool_id,
                                neural_intra=self.neural_intra)
         height, width = image.shape[-2:]
         original = rgb_to_planes(image, params.matrix)
@@ -96,7 +96,7 @@ class ClassicCodec(Codec):
         from codeclab.classic.encoder.sequence import encode_sequence
 
         params, payload, recon, stats = encode_sequence(
-            video, self.check_quality(quality), intra_period, NUM_REFS, self.picture_filter,
+            video, int(quality), intra_period, NUM_REFS, self.picture_filter,
             neural_intra=self.neural_intra)
         return Encoded(params.pack(), payload, recon, stats)
 

@@ -313,6 +313,13 @@ def reserve(reg, out, extra):
     return bigger
 
 
+@_inline
+def bits_written(reg):
+    """Bits the encoder has produced so far: bytes out and 0xFF bytes held back, plus the
+    bits already shifted into ``low`` (``23 - bits_left``). Differences give a CTU's bits."""
+    return 8 * (reg[5] + reg[3]) + 23 - reg[2]
+
+
 # ----------------------------------------------------------------------------- decoder
 @_inline
 def _read_byte(data, pos):
@@ -330,6 +337,13 @@ def decoder_start(data):
     """
     value = (_read_byte(data, 0) << 8) | _read_byte(data, 1)
     return (value, np.int64(510), np.int64(-8), np.int64(2))
+
+
+@_inline
+def bits_read(reg):
+    """Position of the decoder in the codeword, in bits: 8 per byte read, less the
+    ``-bits_needed`` bits of them still ahead in ``value``."""
+    return 8 * reg[3] + reg[2]
 
 
 @_inline

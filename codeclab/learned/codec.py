@@ -167,7 +167,6 @@ class LearnedCodec(Codec):
 
         from codeclab.io.padding import crop, pad_to_multiple
 
-        quality = self.check_quality(quality)
         model, lmbda = self.model, self._lambda(quality)
         height, width = image.shape[-2:]
         x = pad_to_multiple(image[None].to(self._device_of_model(), torch.float32) / 255.0, model.size_multiple)

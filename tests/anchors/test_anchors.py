@@ -19,6 +19,7 @@ from codeclab.anchors import ffmpeg_image
 from codeclab.anchors.ffmpeg_run import run_ffmpeg
 from codeclab.anchors.ffmpeg_video import change_bit_depth
 from codeclab.bitstream.container import ColorFormat, parse, serialize
+from codeclab import api
 from codeclab.codec import codec_for_id, get_codec
 from codeclab.errors import BitstreamError, EncoderError, InputError, UnsupportedError
 from codeclab.io import read_image, read_y4m
@@ -179,10 +180,11 @@ def test_unsupported_video():
 
 
 def test_quality_out_of_range(crop):
-    with pytest.raises(InputError):
-        get_codec("x265").encode_image(crop, 52)
-    with pytest.raises(InputError):
-        get_codec("jpeg").encode_image(crop, 0)
+    """The API validates quality once, before any codec sees it."""
+    with pytest.raises(InputError, match="outside"):
+        api.encode_image(crop, "x265", 52)
+    with pytest.raises(InputError, match="outside"):
+        api.encode_image(crop, "jpeg", 0)
 
 
 @pytest.mark.parametrize("name", ["x265", "svtav1", "jpeg", "heif"])

@@ -52,7 +52,7 @@ from codeclab.classic.decoder.residual import decode_block
 from codeclab.classic.decoder.syntax import (decode_chroma_mode, decode_flag, decode_luma_mode,
                                              decode_merge_idx, decode_mvd, decode_nn_intra, decode_ref_idx)
 from codeclab.entropy.bin_coder import as_byte_array
-from codeclab.entropy.cabac import FINISH_ERRORS, decoder_failed, decoder_finish, decoder_start
+from codeclab.entropy.cabac import bits_read, FINISH_ERRORS, decoder_failed, decoder_finish, decoder_start
 from codeclab.errors import BitstreamError
 from codeclab.kernels import kernel
 
@@ -305,7 +305,7 @@ def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_ref
                 if decoder_failed(reg, data):
                     return OVERRUN
                 k += units_of(log2)
-            ctu_bits[row, col] = 8 * reg[3] + reg[2]
+            ctu_bits[row, col] = bits_read(reg)
     return decoder_finish(reg, data)
 
 

@@ -31,7 +31,7 @@ from codeclab.classic.encoder.intra import (MAX_CTU_BINS, Search, Settings, new_
                                             no_inter_search, search_ctu)
 from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 from codeclab.classic.encoder.writer import write_ctu
-from codeclab.entropy.cabac import encoder_finish, encoder_start, reserve
+from codeclab.entropy.cabac import bits_written, encoder_finish, encoder_start, reserve
 from codeclab.kernels import kernel
 
 
@@ -48,9 +48,9 @@ def encode_ctus(S, cfg, ctx, ctu_bits):
             S.ctx[:, :] = ctx  # rates of this CTU's decisions: the states at its start
             search_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
             out = reserve(reg, out, MAX_CTU_BINS)
-            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
+            start = bits_written(reg)
             reg, tu_count = write_ctu(reg, out, ctx, S, row, col, False, 0, tu_count)
-            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
+            ctu_bits[row, col] = bits_written(reg) - start
     out = reserve(reg, out, 16)
     size = encoder_finish(reg, out)
     return out[:size]
@@ -119,10 +119,10 @@ def encode_inter_ctus(S, cfg, ctx, ctu_bits):
             S.ctx[:, :] = ctx
             inter_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
             out = reserve(reg, out, MAX_CTU_BINS)
-            start = 8 * (reg[5] + reg[3]) + 23 - reg[2]
+            start = bits_written(reg)
             reg, tu_count = write_ctu(reg, out, ctx, S, row, col, True, S.inter.num_refs,
                                       tu_count)
-            ctu_bits[row, col] = 8 * (reg[5] + reg[3]) + 23 - reg[2] - start
+            ctu_bits[row, col] = bits_written(reg) - start
     out = reserve(reg, out, 16)
     size = encoder_finish(reg, out)
     return out[:size]

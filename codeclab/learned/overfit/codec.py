@@ -87,7 +87,6 @@ class OverfitCodec(Codec):
         from codeclab.learned.overfit.encoder import effort_of, encode_picture
         from codeclab.learned.overfit.syntax import pack_params
 
-        quality = self.check_quality(quality)
         effort = effort_of(self.effort)
         progress = None
         if self.progress:

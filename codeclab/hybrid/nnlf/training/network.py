@@ -19,29 +19,20 @@ post-processing in HEVC intra coding", MMM 2017, and most in-loop CNNs since lea
 residual). One set of weights serves every QP of the range it was trained on, through the QP
 plane (NNVC's filters take the QP as an input too).
 
-Why half resolution for luma: speed at equal cost. A full-resolution branch of 16 channels
-(2 -> 16 -> 16 -> 16 -> 1, 5.0 kMAC per luma sample) takes about 24 ms on a Kodak picture
-here, because oneDNN's 3x3 convolutions are inefficient at few channels (the last 16 -> 1
-layer alone costs as much as a 16 -> 16 one); the half-resolution 32-channel branch of the
-same 5.3 kMAC takes about 15 ms. Per step of training it learns more slowly (four phase
-filters share nothing), so it needs the longer run: after 10,000 steps it gains +0.10 dB on
-the luma of Kodak crops at QP 30-34 where the full-resolution 16x4 branch gains +0.18 dB --
-but on the machine it was measured on the whole filter decoded in less than the classic
-decoder's time and the full-resolution one did not. The shipped program is that branch
-trained on much longer: on pairs coded at QP 22..37 (the QPs it is evaluated at), then with
-the luma-guided chroma branch and ``relative_loss`` on pairs of the photos at seven scales
-(1 to 0.35). The shipped card holds every run, its data, Kodak BD-rates and timings.
+Why half resolution for luma: speed at equal cost. oneDNN's 3x3 convolutions are
+inefficient at few channels, so a full-resolution branch of 16 channels decodes slower than
+a half-resolution one of 32 channels and the same MACs; per step of training the latter
+learns more slowly (four phase filters share nothing) and needs the longer run it got.
 
 Why chroma is guided by luma: JVET's NNVC filters feed the co-located luma to the chroma
-branch (here its 4 phases, which sit on the chroma grid). An early test on Kodak crops (a 16x4
-branch trained from scratch for 1,000 steps) made Cr worse by 0.47 dB with the guide, so the
-branch ran unguided until the guide was learnt on top of a trained unguided branch: its first
-layer widened from 3 to 7 inputs with zero weights on the luma phases (the same filter at
-step 0), then 5,000 steps on pairs that include photos downscaled to Kodak's scale. Against
-the same run without the guide, Kodak BD-rate went from -3.78% to -4.69% PSNR-RGB
-(``codeclab bench``, classic-nn vs classic, QP 22..37); the card has the runs.
-``chroma_guide=False`` builds the unguided variant; the integer program recognises either
-from its first layer.
+branch (here its 4 phases, which sit on the chroma grid). Trained from scratch the guide
+hurt, so it was learnt on top of a trained unguided branch: the first layer widened from 3
+to 7 inputs with zero weights on the luma phases (the same filter at step 0), then trained
+on. ``chroma_guide=False`` builds the unguided variant; the integer program recognises
+either from its first layer.
+
+The measurements behind both choices, and every run of the shipped program, are in its
+model card (``codeclab/data/weights/nnlf.json``: ``design_notes`` and ``training``).
 
 Cost with the defaults (Cy = 32, Ly = 4 at half resolution; Cc = 32, Lc = 4, guided):
 9 (5 Cy + (Ly-2) Cy^2 + 4 Cy) / 4 = 5.3 k multiply-accumulates per luma sample for luma and
@@ -70,10 +61,9 @@ comes first; the QAT run starts from its weights (``codeclab train --init``).
 
 ``int8=True`` trains the program's 8-bit form (:func:`~.integer.int8_layer`), the one that
 ships: weights on a power-of-two grid per output channel with |W| <= 127, activations on
-grids that fit 0..255, the residual clipped to -128..127 quarter samples. On the same float
-weights, 1,000 QAT steps of it lost 0.008 dB of luma gain and none of chroma against the
-10-bit form on Kodak reconstructions, and Kodak BD-rate went from -5.14% to -5.06%, for a
-filter that decodes about five times faster (:mod:`.int8`).
+grids that fit 0..255, the residual clipped to -128..127 quarter samples -- nearly the gain
+of the 10-bit form (the card's ``design_notes``) for a filter that decodes about five times
+faster (:mod:`.int8`).
 """
 
 from __future__ import annotations
