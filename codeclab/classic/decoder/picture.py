@@ -27,6 +27,7 @@ decoder is checked for having run past its data; any of these becomes a
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,11 +62,18 @@ DAMAGED_RESIDUAL, OVERRUN = 10, 11
 #: Up-right diagonal scans of 1x1 .. 8x8: sub-blocks of a 4x4 .. 32x32 block; [2] is the 4x4 scan.
 SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 
+#: What every CU of a picture is decoded with: its QPs (luma, chroma), sample bit depth,
+#: strong intra smoothing, whether it is a P picture, and its number of references.
+Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs")
+#: Scratch space of the kernels: the residual scans, the reconstruction workspace (with the
+#: neural intra program) and the motion-compensation buffers.
+Scratch = namedtuple("Scratch", "scans work mc")
+
 
 @kernel
-def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp, bit_depth,
-                           strong, scans, work):
+def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp, cfg, scratch):
     """cbf and residual_coding of one intra transform block, then its reconstruction."""
+    scans = scratch.scans
     reg, coded = decode_flag(reg, data, ctx, cbf_ctx)
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
     levels = pic.levels[comp]
@@ -74,13 +82,14 @@ def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp
         reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
                                scans[2], scans[log2n - 2])
     reconstruct_block(pic.planes[comp], pic.decoded[comp], levels, x, y, n, mode, comp == 0,
-                      qp, bit_depth, strong, coded, work)
+                      qp, cfg.bit_depth, cfg.strong, coded, scratch.work)
     return reg, ok
 
 
 @kernel
-def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, bit_depth, scans, work):
+def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, cfg, scratch):
     """cbf and residual_coding of one inter transform block, added to its prediction."""
+    scans = scratch.scans
     reg, coded = decode_flag(reg, data, ctx, cbf_ctx)
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
     levels = pic.levels[comp]
@@ -88,7 +97,7 @@ def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, bit_dept
     if coded:
         reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
                                scans[2], scans[log2n - 2])
-    add_residual(pic.planes[comp], pic.decoded[comp], levels, x, y, n, qp, bit_depth, coded, work)
+    add_residual(pic.planes[comp], pic.decoded[comp], levels, x, y, n, qp, cfg.bit_depth, coded, scratch.work)
     return reg, ok
 
 
@@ -133,10 +142,10 @@ def motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc):
 
 
 @kernel
-def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_depth, num_refs,
-                    scans, work, mc, tu_count):
+def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, cfg, scratch, tu_count):
     """The inter part of coding_unit(): motion (merge or AMVP), prediction, residual."""
     size = 1 << log2
+    num_refs = cfg.num_refs
     candidates = np.empty((MAX_MERGE_CANDIDATES, 3), np.int64)
     merge = skip
     if not skip:
@@ -157,7 +166,7 @@ def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_de
         mvx = wrap_mv(candidates[mvp, 0] + dx)
         mvy = wrap_mv(candidates[mvp, 1] + dy)
         kind = AMVP
-    motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, bit_depth, mc)
+    motion_compensate(pic, refs, x, y, size, mvx, mvy, ref_idx, cfg.bit_depth, scratch.mc)
     fill_map(pic.cu_kind, x, y, size, kind)
     root_cbf = 0 if skip else 1
     if kind == AMVP:
@@ -175,21 +184,19 @@ def decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc, bit_de
     for q in range(quarters):
         tx, ty = x + (q & 1) * tu, y + (q >> 1) * tu
         reg, ok_l = decode_inter_block(reg, data, ctx, pic, 0, tx, ty, tu,
-                                       CBF_LUMA_INTER + split_tu, qp, bit_depth, scans, work)
+                                       CBF_LUMA_INTER + split_tu, cfg.qp, cfg, scratch)
         tu_count += 1
         fill_map(pic.tu_id, tx, ty, tu, tu_count)
         ok = ok and ok_l
         for comp in (1, 2):
             reg, ok_c = decode_inter_block(reg, data, ctx, pic, comp, tx >> 1, ty >> 1, tu >> 1,
-                                           CBF_CHROMA_INTER + split_tu, qpc, bit_depth, scans,
-                                           work)
+                                           CBF_CHROMA_INTER + split_tu, cfg.qpc, cfg, scratch)
             ok = ok and ok_c
     return reg, ok, tu_count
 
 
 @kernel
-def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans, work,
-                    tu_count):
+def decode_intra_cu(reg, data, ctx, pic, x, y, log2, cfg, scratch, tu_count):
     """The intra part of coding_unit(): modes, then every transform block."""
     size = 1 << log2
     nxn = 0
@@ -198,7 +205,7 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong,
     parts = 4 if nxn else 1
     part_size = size >> 1 if nxn else size
     first_mode = 0
-    heads = nn_heads_for(work[6], part_size)
+    heads = nn_heads_for(scratch.work[6], part_size)
     head = -1
     for i in range(parts):
         px, py = x + (i & 1) * part_size, y + (i >> 1) * part_size
@@ -231,40 +238,35 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong,
             n = part_size if nxn else tu
             mode = pic.luma_mode[by >> 2, bx >> 2]
             reg, ok_l = decode_transform_block(reg, data, ctx, pic, 0, bx, by, n, mode,
-                                               CBF_LUMA + split_tu, qp, bit_depth, strong,
-                                               scans, work)
+                                               CBF_LUMA + split_tu, cfg.qp, cfg, scratch)
             tu_count += 1
             fill_map(pic.tu_id, bx, by, n, tu_count)
             ok = ok and ok_l
         for comp in (1, 2):
             reg, ok_c = decode_transform_block(reg, data, ctx, pic, comp, tx >> 1, ty >> 1,
                                                tu >> 1, chroma_mode, CBF_CHROMA + split_tu,
-                                               qpc, bit_depth, strong, scans, work)
+                                               cfg.qpc, cfg, scratch)
             ok = ok and ok_c
     return reg, ok, tu_count
 
 
 @kernel
-def decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc, bit_depth, strong, inter,
-              num_refs, scans, work, mc, tu_count):
+def decode_cu(reg, data, ctx, pic, refs, x, y, log2, cfg, scratch, tu_count):
     """coding_unit() at luma (x, y) of side 2^log2 (§7.3.8.5)."""
     fill_map(pic.cu_log2, x, y, 1 << log2, log2)
-    if inter:
+    if cfg.inter:
         reg, skip = decode_flag(reg, data, ctx, CU_SKIP + skip_context(pic, x, y))
         intra = 0
         if not skip:
             reg, intra = decode_flag(reg, data, ctx, PRED_MODE)
         if not intra:
-            return decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, qp, qpc,
-                                   bit_depth, num_refs, scans, work, mc, tu_count)
-    return decode_intra_cu(reg, data, ctx, pic, x, y, log2, qp, qpc, bit_depth, strong, scans,
-                           work, tu_count)
+            return decode_inter_cu(reg, data, ctx, pic, refs, x, y, log2, skip, cfg, scratch, tu_count)
+    return decode_intra_cu(reg, data, ctx, pic, x, y, log2, cfg, scratch, tu_count)
 
 
 @kernel
-def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_refs, scans,
-                ctu_bits, program):
-    """Parse and reconstruct every CTU; returns 0 or an error code.
+def decode_ctus(data, ctx, pic, refs, cfg, scans, ctu_bits, program):
+    """Parse and reconstruct every CTU with the picture's :data:`Settings`; returns 0 or an error code.
 
     ``program``: the neural intra :data:`~codeclab.classic.common.nnintra.Program` (empty when the tool is off).
 
@@ -272,8 +274,8 @@ def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_ref
     within a byte) after each CTU, for the bits-per-CTU picture of ``codeclab info``.
     """
     reg = decoder_start(data)
-    work = new_workspace(program)
-    mc = (new_mc_workspace(CTU_SIZE), np.empty((CTU_SIZE, CTU_SIZE), np.int64))
+    scratch = Scratch(scans, new_workspace(program),
+                      (new_mc_workspace(CTU_SIZE), np.empty((CTU_SIZE, CTU_SIZE), np.int64)))
     coded_height, coded_width = pic.coded
     rows, cols = ctu_bits.shape
     tu_count = 0
@@ -297,9 +299,7 @@ def decode_ctus(data, ctx, pic, refs, qp, qpc, bit_depth, strong, inter, num_ref
                     if not split:
                         break
                     log2 -= 1
-                reg, ok, tu_count = decode_cu(reg, data, ctx, pic, refs, x, y, log2, qp, qpc,
-                                              bit_depth, strong, inter, num_refs, scans, work,
-                                              mc, tu_count)
+                reg, ok, tu_count = decode_cu(reg, data, ctx, pic, refs, x, y, log2, cfg, scratch, tu_count)
                 if not ok:
                     return DAMAGED_RESIDUAL
                 if decoder_failed(reg, data):
@@ -335,9 +335,8 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
         refs = no_references(stored_height, stored_width)
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
-    code = int(decode_ctus(data, ctx, pic, refs, params.qp, chroma_qp(params.qp), 8,
-                           params.strong_smoothing, inter, num_refs, SCANS, positions,
-                           intra_program(params.neural_intra)))
+    cfg = Settings(params.qp, int(chroma_qp(params.qp)), 8, params.strong_smoothing, inter, num_refs)
+    code = int(decode_ctus(data, ctx, pic, refs, cfg, SCANS, positions, intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")
     if code == OVERRUN:
