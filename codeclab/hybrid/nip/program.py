@@ -14,6 +14,7 @@ import numpy as np
 
 from codeclab.classic.common.nnintra import GRID, INPUTS
 from codeclab.errors import InputError, UnsupportedError
+from codeclab.learned.program_file import read_program_file
 from codeclab.learned.weights import WEIGHTS_DIR
 
 # -- the shipped program: safetensors + model card -----------------------------------------------
@@ -61,13 +62,11 @@ def program_fingerprint(program: tuple[np.ndarray, ...]) -> str:
 
 def load_program(path: str | os.PathLike) -> tuple[np.ndarray, ...]:
     """Read and check a program file; ``InputError`` names what is wrong."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError
 
     try:
-        with safe_open(str(path), framework="np") as f:
-            if (f.metadata() or {}).get("codeclab.model") != PROGRAM_KIND:
-                raise ValueError(f"not a {PROGRAM_KIND} program")
-            arrays = [f.get_tensor(name) for name in PROGRAM_FIELDS]
+        tensors = read_program_file(path, PROGRAM_KIND, framework="np")
+        arrays = [tensors[name] for name in PROGRAM_FIELDS]
         for name, array in zip(PROGRAM_FIELDS, arrays):
             if array.dtype != FILE_DTYPES[name]:
                 raise ValueError(f"{name}: {array.dtype}, expected {np.dtype(FILE_DTYPES[name])}")

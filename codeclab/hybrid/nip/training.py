@@ -51,6 +51,7 @@ from codeclab.errors import InputError
 from codeclab.hybrid.nip.program import (DEFAULT_WEIGHTS, FILE_DTYPES, PROGRAM_FIELDS, PROGRAM_KIND,
                                          check_program, program_fingerprint)
 from codeclab.io.files import atomic_write
+from codeclab.learned.program_file import save_program_file
 from codeclab.learned.registry import register_model
 from codeclab.train import seeding
 
@@ -333,19 +334,12 @@ def program_cost(hidden: int, heads: int) -> dict:
 
 def save_program(path: str | os.PathLike, program: tuple[np.ndarray, ...], card: dict) -> tuple[Path, Path]:
     """Write ``path`` (.safetensors) and its card (.json); the card gains size and fingerprint."""
-    from safetensors.numpy import save
-
     check_program(program)
-    path = Path(path).with_suffix(".safetensors")
     hidden, heads = program[0].shape[1], program[4].shape[1] // (GRID * GRID)
     card = {**card, "fingerprint": program_fingerprint(program), "hidden": hidden, "heads": heads,
             **program_cost(hidden, heads)}
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: np.ascontiguousarray(a, dtype=FILE_DTYPES[name]) for name, a in zip(PROGRAM_FIELDS, program)}
-    atomic_write(path, save(tensors, metadata={"format": "np", "codeclab.model": PROGRAM_KIND}))
-    card_path = path.with_suffix(".json")
-    atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-    return path, card_path
+    return save_program_file(path, tensors, PROGRAM_KIND, card)
 
 
 def run_export(args) -> int:

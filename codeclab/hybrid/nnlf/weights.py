@@ -39,6 +39,7 @@ import torch
 from codeclab.errors import InputError, UnsupportedError
 from codeclab.hybrid.nnlf.integer import (ACT_MAX, BRANCH_CHANNELS, IntegerLayer, Layers, Program,
                                           check_bound, macs_per_luma_sample, program_fingerprint)
+from codeclab.learned.program_file import read_program_file
 from codeclab.learned.weights import WEIGHTS_DIR
 
 #: The shipped program of tool id 1.
@@ -132,16 +133,13 @@ def program_facts(program: Program) -> dict:
 @lru_cache(maxsize=4)
 def load_program(path: str | os.PathLike = DEFAULT_WEIGHTS) -> Program:
     """The program stored at ``path`` (cached); missing -> ``UnsupportedError``, bad -> ``InputError``."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError
 
     path = Path(path)
     if not path.is_file():
         raise UnsupportedError(f"no neural loop-filter weights at {path} (export them with "
                                f"'codeclab export nnlf RUN/nnlf.safetensors')")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            if (f.metadata() or {}).get("codeclab.model") != PROGRAM_KIND:
-                raise ValueError(f"not a loop-filter program (header model is not {PROGRAM_KIND!r})")
-            return program_from_tensors({name: f.get_tensor(name) for name in f.keys()})
+        return program_from_tensors(read_program_file(path, PROGRAM_KIND))
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise InputError(f"cannot use loop-filter weights {path}: {' '.join(str(exc).split())}") from None

@@ -42,7 +42,7 @@ def test_files_that_are_not_exact_programs_are_refused(program, tmp_path):
             load_program(path)
     wrong_kind = tmp_path / "kind.safetensors"
     wrong_kind.write_bytes(save(tensors, metadata={"format": "pt", "codeclab.model": "hyperprior"}))
-    with pytest.raises(InputError, match="not a loop-filter program"):
+    with pytest.raises(InputError, match="not a nnlf-integer program.*hyperprior"):
         load_program(wrong_kind)
     (tmp_path / "junk.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{junk}")
     with pytest.raises(InputError):

@@ -18,21 +18,14 @@ from codeclab.errors import InputError
 from codeclab.hybrid.nnlf.integer import INPUT_FRAC, OUTPUT_FRAC, Program, check_bound, is_int8
 from codeclab.hybrid.nnlf.weights import DEFAULT_WEIGHTS, PROGRAM_KIND, load_program, program_facts, program_tensors
 from codeclab.io.files import atomic_write
+from codeclab.learned.program_file import save_program_file
 
 
 def save_program(path: str | os.PathLike, program: Program, card: dict) -> tuple[Path, Path]:
     """Write ``path`` (.safetensors) and its card (.json); the card gains cost and fingerprint."""
-    from safetensors.torch import save
-
     for layers in program.branches().values():
         check_bound(layers)
-    path = Path(path).with_suffix(".safetensors")
-    card = {**card, **program_facts(program)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, save(program_tensors(program), metadata={"format": "pt", "codeclab.model": PROGRAM_KIND}))
-    card_path = path.with_suffix(".json")
-    atomic_write(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-    return path, card_path
+    return save_program_file(path, program_tensors(program), PROGRAM_KIND, {**card, **program_facts(program)})
 
 
 #: What the card keeps of each training run's own card.
