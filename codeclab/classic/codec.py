@@ -52,13 +52,25 @@ class ClassicCodec(Codec):
     default_video_qualities = (22, 27, 32, 37)
     supports_video = True
     description = ("CodecLab classic: HEVC-class (quadtree 64..8, NxN 4x4, 35 intra modes, DCT/DST, "
-                   "CABAC, deblocking, RDO); video: low-delay P, 2 refs, merge/skip/AMVP, "
+                   "CABAC, sign data hiding, deblocking, RDO); video: low-delay P, 2 refs, merge/skip/AMVP, "
                    "quarter-sample HEVC interpolation; quality = QP")
 
     picture_filter: PictureFilter | None = None
     """In-loop filter after deblocking (:mod:`~codeclab.classic.common.tools`); ``None`` in the pure classic codec."""
     neural_intra: bool = False
     """Code with the network intra modes of :mod:`~codeclab.classic.common.nnintra` beside the 35 HEVC modes."""
+    sign_hiding: bool = True
+    """Sign data hiding (:func:`~codeclab.classic.encoder.analysis.hide_signs`); off only to measure it."""
+
+    def configure(self, *, sign_hiding: bool | None = None, **options) -> Codec:
+        """Encoder options: ``sign_hiding=False`` codes every sign (an ablation; the stream says
+        which, so any decoder reads either)."""
+        super().configure(**options)
+        if sign_hiding is None:
+            return self
+        codec = type(self)()
+        codec.sign_hiding = bool(sign_hiding)
+        return codec
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
         from codeclab.classic.common.parameters import PictureParams
@@ -68,7 +80,7 @@ class ClassicCodec(Codec):
 
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
         params = PictureParams(qp=int(quality), picture_filter=tool_id,
-                               neural_intra=self.neural_intra)
+                               neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
         height, width = image.shape[-2:]
         original = rgb_to_planes(image, params.matrix)
         encoded = encode_planes(original, params)
@@ -97,7 +109,7 @@ class ClassicCodec(Codec):
 
         params, payload, recon, stats = encode_sequence(
             video, int(quality), intra_period, NUM_REFS, self.picture_filter,
-            neural_intra=self.neural_intra)
+            neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:
@@ -122,9 +134,9 @@ class ClassicCodec(Codec):
                     "gop": "low-delay P", "tmvp": q.tmvp, "deblocking": q.deblocking,
                     "strong_intra_smoothing": q.strong_smoothing, "ctu": 1 << q.ctu_log2,
                     "min_cu": 1 << q.min_cu_log2, "picture_filter": q.picture_filter,
-                    "neural_intra": q.neural_intra}
+                    "neural_intra": q.neural_intra, "sign_hiding": q.sign_hiding}
         p = PictureParams.unpack(params)
         return {"qp": p.qp, "matrix": p.matrix.name, "range": "FULL", "chroma": "4:2:0",
                 "deblocking": p.deblocking, "strong_intra_smoothing": p.strong_smoothing,
                 "ctu": 1 << p.ctu_log2, "min_cu": 1 << p.min_cu_log2,
-                "picture_filter": p.picture_filter, "neural_intra": p.neural_intra}
+                "picture_filter": p.picture_filter, "neural_intra": p.neural_intra, "sign_hiding": p.sign_hiding}

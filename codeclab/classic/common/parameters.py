@@ -5,7 +5,8 @@
 * :class:`PictureParams` -- the tools and QP of one picture (an image's ``params``);
 * the one-byte picture header of each picture record (type and QP).
 
-Flags name the tools (deblocking, strong smoothing, the picture filter, network intra), so
+Flags name the tools (deblocking, strong smoothing, the picture filter, network intra, sign
+data hiding), so
 a decoder knows from the stream alone which tools to run.
 """
 
@@ -21,6 +22,7 @@ FLAG_DEBLOCKING = 1
 FLAG_STRONG_SMOOTHING = 2
 FLAG_PICTURE_FILTER = 4
 FLAG_NEURAL_INTRA = 16
+FLAG_SIGN_HIDING = 32
 _PARAMS = struct.Struct(">BBBBB")
 
 
@@ -36,10 +38,12 @@ class PictureParams:
     min_cu_log2: int = 3
     picture_filter: int = 0  # 0: none, else the tool id of :mod:`~codeclab.classic.common.tools`
     neural_intra: bool = False  # the network intra modes of :mod:`~codeclab.classic.common.nnintra`
+    sign_hiding: bool = False  # sign data hiding (:data:`~codeclab.classic.common.residual.SIGN_HIDING_DISTANCE`)
 
     def pack(self) -> bytes:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
-                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_NEURAL_INTRA * self.neural_intra)
+                 + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_NEURAL_INTRA * self.neural_intra
+                 + FLAG_SIGN_HIDING * self.sign_hiding)
         packed = _PARAMS.pack(self.qp, int(self.matrix), flags, self.ctu_log2, self.min_cu_log2)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
 
@@ -58,13 +62,14 @@ class PictureParams:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
         if matrix not in (Matrix.BT601, Matrix.BT709):
             raise BitstreamError(f"classic: unknown colour matrix {matrix}")
-        if flags & ~(FLAG_DEBLOCKING | FLAG_STRONG_SMOOTHING | FLAG_PICTURE_FILTER | FLAG_NEURAL_INTRA):
+        if flags & ~(FLAG_DEBLOCKING | FLAG_STRONG_SMOOTHING | FLAG_PICTURE_FILTER | FLAG_NEURAL_INTRA
+                     | FLAG_SIGN_HIDING):
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
         return cls(qp, Matrix(matrix), bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2, picture_filter,
-                   bool(flags & FLAG_NEURAL_INTRA))
+                   bool(flags & FLAG_NEURAL_INTRA), bool(flags & FLAG_SIGN_HIDING))
 
 
 # ==================================================================== sequences
@@ -89,11 +94,12 @@ class SequenceParams:
     min_cu_log2: int = 3
     picture_filter: int = 0  # 0: none, else the tool id of :mod:`~codeclab.classic.common.tools`
     neural_intra: bool = False  # the network intra modes of :mod:`~codeclab.classic.common.nnintra`
+    sign_hiding: bool = False  # sign data hiding in every picture
 
     def pack(self) -> bytes:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
                  + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp
-                 + FLAG_NEURAL_INTRA * self.neural_intra)
+                 + FLAG_NEURAL_INTRA * self.neural_intra + FLAG_SIGN_HIDING * self.sign_hiding)
         packed = _SEQUENCE.pack(self.qp, flags, self.ctu_log2, self.min_cu_log2,
                                 self.intra_period, self.num_refs, self.gop_size)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
@@ -112,7 +118,7 @@ class SequenceParams:
             raise BitstreamError("classic: picture-filter flag and filter id disagree")
         if qp > 51:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
-        if flags >> 5:
+        if flags >> 6:
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
@@ -124,14 +130,14 @@ class SequenceParams:
             raise BitstreamError(f"classic: GOP size {gop_size}, expected 1..{MAX_GOP_SIZE}")
         return cls(qp, intra_period, num_refs, gop_size, bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), bool(flags & FLAG_TMVP), ctu_log2,
-                   min_cu_log2, picture_filter, bool(flags & FLAG_NEURAL_INTRA))
+                   min_cu_log2, picture_filter, bool(flags & FLAG_NEURAL_INTRA), bool(flags & FLAG_SIGN_HIDING))
 
     def picture(self, qp: int) -> PictureParams:
         """The parameters one picture of the sequence is coded with, at ``qp``."""
         return PictureParams(qp=qp, deblocking=self.deblocking,
                              strong_smoothing=self.strong_smoothing, ctu_log2=self.ctu_log2,
                              min_cu_log2=self.min_cu_log2, picture_filter=self.picture_filter,
-                             neural_intra=self.neural_intra)
+                             neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
 
 
 def pack_picture_header(inter: bool, qp: int) -> int:

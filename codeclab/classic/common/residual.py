@@ -42,6 +42,11 @@ from codeclab.kernels import kernel
 # Context layout.
 SIG, GT1, GT2, CSBF, LAST_X, LAST_Y = 0, 42, 66, 72, 76, 94
 N_CONTEXTS = 112
+#: Sign data hiding (H.265 §7.3.8.11, ``signHidden``): in a sub-block whose first and last
+#: non-zero levels lie at least this far apart in scan order, the sign of the first (the
+#: lowest frequency) is not coded; the parity of the sub-block's sum of magnitudes gives it,
+#: odd meaning negative, and the encoder adjusts one level so that the parity tells the truth.
+SIGN_HIDING_DISTANCE = 4
 #: Context of sig_coeff_flag in a 4x4 block, by raster position (H.265 Table 9-50 ctxIdxMap).
 CTX_IDX_MAP = np.array([0, 1, 4, 5, 2, 3, 4, 5, 6, 6, 8, 8, 7, 7, 8, 8], dtype=np.int64)
 #: Prefix (interval index) of a last position, and the first position of each interval.

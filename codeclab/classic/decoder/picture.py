@@ -63,8 +63,8 @@ DAMAGED_RESIDUAL, OVERRUN = 10, 11
 SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 
 #: What every CU of a picture is decoded with: its QPs (luma, chroma), sample bit depth,
-#: strong intra smoothing, whether it is a P picture, and its number of references.
-Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs")
+#: strong intra smoothing, whether it is a P picture, its number of references, sign hiding.
+Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs sign_hiding")
 #: Scratch space of the kernels: the residual scans, the reconstruction workspace (with the
 #: neural intra program) and the motion-compensation buffers.
 Scratch = namedtuple("Scratch", "scans work mc")
@@ -80,7 +80,7 @@ def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp
     ok = True
     if coded:
         reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
-                               scans[2], scans[log2n - 2])
+                               scans[2], scans[log2n - 2], cfg.sign_hiding)
     reconstruct_block(pic.planes[comp], pic.decoded[comp], levels, x, y, n, mode, comp == 0,
                       qp, cfg.bit_depth, cfg.strong, coded, scratch.work)
     return reg, ok
@@ -96,7 +96,7 @@ def decode_inter_block(reg, data, ctx, pic, comp, x, y, n, cbf_ctx, qp, cfg, scr
     ok = True
     if coded:
         reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
-                               scans[2], scans[log2n - 2])
+                               scans[2], scans[log2n - 2], cfg.sign_hiding)
     add_residual(pic.planes[comp], pic.decoded[comp], levels, x, y, n, qp, cfg.bit_depth, coded, scratch.work)
     return reg, ok
 
@@ -335,7 +335,8 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
         refs = no_references(stored_height, stored_width)
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
-    cfg = Settings(params.qp, int(chroma_qp(params.qp)), 8, params.strong_smoothing, inter, num_refs)
+    cfg = Settings(params.qp, int(chroma_qp(params.qp)), 8, params.strong_smoothing, inter, num_refs,
+                   params.sign_hiding)
     code = int(decode_ctus(data, ctx, pic, refs, cfg, SCANS, positions, intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")

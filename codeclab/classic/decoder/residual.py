@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.classic.common.residual import (CSBF, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP, csbf_pattern,
+from codeclab.classic.common.residual import (CSBF, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP, SIGN_HIDING_DISTANCE,
+                                              csbf_pattern,
                                               last_ctx, new_residual_contexts, scan_tables, sig_ctx)
 from codeclab.entropy.cabac import (CNU, check_finish, decode_bin, decode_bypass, decoder_failed,
                                     decoder_start, init_contexts)
@@ -86,8 +87,9 @@ def _decode_last_suffix(reg, data, group):
 
 
 @kernel
-def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
-    """Parse one block coded by :func:`encode_block` into ``levels[y, x]``.
+def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb, sign_hiding):
+    """Parse one block coded by :func:`encode_block` into ``levels[y, x]``; with
+    ``sign_hiding``, a qualifying sub-block's first sign is its magnitudes' parity.
 
     Returns ``(registers, ok)``; ``ok`` is False for syntax no encoder can produce
     (a last position outside the block, an over-long Exp-Golomb code).
@@ -167,8 +169,9 @@ def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
         if first_gt1 >= 0:
             reg, flag = _dbin(reg, data, ctx, GT2 + (4 if chroma else 0) + ctx_set)
             abs_vals[first_gt1] += flag
+        hidden = sign_hiding and positions[0] - positions[count - 1] >= SIGN_HIDING_DISTANCE
         signs = 0
-        for k in range(count):
+        for k in range(count - 1 if hidden else count):
             reg, b = _dbypass(reg, data)
             signs |= b << k
         rice = 0
@@ -182,6 +185,11 @@ def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
             abs_vals[k] = base + remaining
             if abs_vals[k] > 3 * (1 << rice):
                 rice = min(rice + 1, 4)
+        if hidden:
+            total = 0
+            for k in range(count):
+                total += abs_vals[k]
+            signs |= (total & 1) << (count - 1)  # odd: the first level is negative
         for k in range(count):
             n = positions[k]
             level = abs_vals[k]
@@ -190,13 +198,13 @@ def decode_block(reg, data, ctx, levels, log2_size, chroma, scan4, scan_sb):
 
 
 @kernel
-def _decode_blocks(data, n_blocks, log2_size, chroma, ctx, scan4, scan_sb, blocks):
+def _decode_blocks(data, n_blocks, log2_size, chroma, ctx, scan4, scan_sb, sign_hiding, blocks):
     reg = decoder_start(data)
     cbf_ctx = ctx.shape[0] - 2 + (1 if chroma else 0)
     for b in range(n_blocks):
         reg, coded = _dbin(reg, data, ctx, cbf_ctx)
         if coded:
-            reg, ok = decode_block(reg, data, ctx, blocks[b], log2_size, chroma, scan4, scan_sb)
+            reg, ok = decode_block(reg, data, ctx, blocks[b], log2_size, chroma, scan4, scan_sb, sign_hiding)
             if not ok:
                 return reg, False
         else:
@@ -206,7 +214,8 @@ def _decode_blocks(data, n_blocks, log2_size, chroma, ctx, scan4, scan_sb, block
     return reg, True
 
 
-def decode_residuals(data, n_blocks: int, size: int, chroma: bool = False, qp: int = 32) -> np.ndarray:
+def decode_residuals(data, n_blocks: int, size: int, chroma: bool = False, qp: int = 32,
+                     sign_hiding: bool = False) -> np.ndarray:
     """Inverse of :func:`encode_residuals`; raises ``BitstreamError`` on damaged data."""
     from codeclab.entropy.bin_coder import as_byte_array
 
@@ -217,7 +226,8 @@ def decode_residuals(data, n_blocks: int, size: int, chroma: bool = False, qp: i
     scan4, scan_sb = scan_tables(log2_size)
     ctx = np.concatenate([new_residual_contexts(qp), init_contexts([CNU, CNU], qp=qp)])
     blocks = np.empty((int(n_blocks), size, size), dtype=np.int32)
-    reg, ok = _decode_blocks(data, int(n_blocks), log2_size, bool(chroma), ctx, scan4, scan_sb, blocks)
+    reg, ok = _decode_blocks(data, int(n_blocks), log2_size, bool(chroma), ctx, scan4, scan_sb, bool(sign_hiding),
+                             blocks)
     if not ok:
         raise BitstreamError("residual data is damaged")
     check_finish(reg, data)

@@ -1,4 +1,4 @@
-"""Encoder-side block kernels in numba: forward transform, quantization, SATD, SSE.
+"""Encoder-side block kernels in numba: forward transform, quantization, sign hiding, SATD, SSE.
 
 None of this is normative (a decoder never runs it), but the encoder runs it for every
 candidate mode of every block, so it is scalar numba like :mod:`~codeclab.classic.common.reconstruct`, checked bit
@@ -9,6 +9,8 @@ for bit against the torch tools of :mod:`~codeclab.classic.common.reference.tran
 - :func:`quantize`: dead-zone scalar quantization,
   ``level = sign(c) ((|c| quantScale[qP % 6] + f 2^(qBits - 9)) >> qBits)``,
   ``qBits = 14 + qP // 6 + 15 - B - log2n``;
+- :func:`hide_signs`: sign data hiding's parity fix, one level moved by one where a
+  sub-block's parity would tell the wrong hidden sign;
 - :func:`satd`: the sum of absolute Hadamard-transformed differences, HM's cheap estimate of
   a residual's coded size, used to pre-select intra modes before the full RD check.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.reconstruct import MATRICES, QUANT_SCALE
+from codeclab.classic.common.residual import SIGN_HIDING_DISTANCE
 from codeclab.kernels import kernel
 
 COEFF_MIN, COEFF_MAX = -32768, 32767
@@ -63,6 +66,70 @@ def quantize(coeffs, n, qp, bit_depth, rounding, levels):
             levels[y, x] = -magnitude if c < 0 else magnitude
             nonzero += magnitude != 0
     return nonzero
+
+
+@kernel
+def hide_signs(coeffs, levels, n, qp, bit_depth, scan4, scan_sb):
+    """Make every qualifying 4x4 sub-block's parity tell its hidden sign (sign data hiding).
+
+    A sub-block whose first and last non-zero levels (in scan order) lie
+    :data:`~codeclab.classic.common.residual.SIGN_HIDING_DISTANCE` or more apart sends no
+    sign for the first: an even sum of magnitudes means positive, odd negative. Where the
+    levels say otherwise, one level moves by one step, the one whose move costs the least
+    squared error in ``coeffs`` (HM's ``SignBitHidingHDQ`` without rate terms): with ``u``
+    the unrounded magnitude ``|c| scale / 2^q_bits`` and ``l`` the level, moving up costs
+    ``1 + 2 (l - u)`` and down ``1 - 2 (l - u)`` squared steps. The first level may not fall
+    to zero, and a zero before it may only rise with the hidden sign (it becomes the first).
+    Returns the number of levels changed.
+    """
+    log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
+    q_bits = 14 + qp // 6 + 15 - bit_depth - log2n
+    scale = np.int64(QUANT_SCALE[qp % 6])
+    unit = np.int64(1) << q_bits
+    n_sb = n >> 2
+    changed = 0
+    for s in range(n_sb * n_sb):
+        x0, y0 = scan_sb[s, 0] << 2, scan_sb[s, 1] << 2
+        first, last, total = -1, -1, 0
+        for k in range(16):
+            v = levels[y0 + scan4[k, 1], x0 + scan4[k, 0]]
+            if v != 0:
+                if first < 0:
+                    first = k
+                last = k
+                total += abs(v)
+        if first < 0 or last - first < SIGN_HIDING_DISTANCE:
+            continue
+        negative = levels[y0 + scan4[first, 1], x0 + scan4[first, 0]] < 0
+        if (total & 1) == (1 if negative else 0):
+            continue
+        best_cost, best_k, best_step = np.int64(1) << 62, -1, 0
+        for k in range(16):
+            y, x = y0 + scan4[k, 1], x0 + scan4[k, 0]
+            c = np.int64(coeffs[y, x])
+            level = np.int64(abs(levels[y, x]))
+            excess = level * unit - abs(c) * scale  # (l - u) in units of 2^-q_bits
+            if level != 0:
+                cost, step = unit - 2 * excess, -1
+                if k == first and level == 1:
+                    cost = np.int64(1) << 62  # the hidden sign would move to another level
+                up = unit + 2 * excess
+                if up < cost and level < COEFF_MAX:
+                    cost, step = up, 1
+            else:
+                if k < first and (c < 0) != negative:
+                    continue  # it would become the first level, with the other sign
+                cost, step = unit + 2 * excess, 1
+            if cost < best_cost:
+                best_cost, best_k, best_step = cost, k, step
+        y, x = y0 + scan4[best_k, 1], x0 + scan4[best_k, 0]
+        v = levels[y, x]
+        if v == 0:
+            levels[y, x] = -1 if coeffs[y, x] < 0 else 1
+        else:
+            levels[y, x] = v + best_step if v > 0 else v - best_step
+        changed += 1
+    return changed
 
 
 @kernel

@@ -46,7 +46,7 @@ from codeclab.classic.common.reconstruct import add_residual, predict, reference
 from codeclab.classic.common.syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU_SKIP, MERGE_FLAG, MVP_IDX,
                                             PRED_MODE, ROOT_CBF, SPLIT_CU)
 from codeclab.classic.decoder.picture import skip_context
-from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.encoder.analysis import forward_transform, hide_signs, quantize, satd, sse
 from codeclab.classic.encoder.intra import (clear_decoded, coverage, residual_bits, search_chroma,
                                             search_luma, split_option)
 from codeclab.classic.encoder.motion_search import fractional_search, integer_search, phase_block
@@ -169,6 +169,9 @@ def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
     forward_transform(residual, n, False, cfg.bit_depth, tmp, coeffs)
     block = levels[y:y + n, x:x + n]
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, S.inter.rounding, block)
+    if nonzero and S.sign_hiding:
+        hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
+                   S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     zero_bits = flag_bits(S.ctx, cbf_ctx, 0) / ONE_BIT
     if nonzero:
         log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))

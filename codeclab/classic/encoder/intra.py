@@ -44,7 +44,7 @@ from codeclab.classic.common.reconstruct import predict, predict_mode, reconstru
 from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, chroma_mode_from_syntax,
                                             head_bits_of, mode_to_syntax, most_probable_modes,
                                             nn_intra_context)
-from codeclab.classic.encoder.analysis import forward_transform, quantize, satd, sse
+from codeclab.classic.encoder.analysis import forward_transform, hide_signs, quantize, satd, sse
 from codeclab.classic.encoder.residual import encode_block
 from codeclab.classic.encoder.syntax import chroma_mode_bits, flag_bits, luma_mode_bits, nn_intra_bits
 from codeclab.entropy.cabac import encoder_start
@@ -64,7 +64,7 @@ Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth s
 #: (NxN flag and intra_chroma_pred_mode per 4x4 block; the inter syntax ``merge_idx,
 #: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
 #: scratch, and the state of the inter search (:data:`InterSearch`, empty in intra pictures).
-Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch syntax inter")
+Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch syntax inter sign_hiding")
 #: The inter search of a P picture (:mod:`~codeclab.classic.encoder.inter`): its references, their quarter-sample
 #: phases (R, 16, H + 2 margin, W + 2 margin), the integer motion field of the block search
 #: (R, H/16, W/16, 2), settings, stashed CU states by depth (:data:`Stash`), the predicted
@@ -116,7 +116,7 @@ def residual_bits(S, levels, log2n, chroma, ctx_copy):
     ctx_copy[:, :] = S.ctx
     stats[:] = 0.0
     encode_block(encoder_start(), out, ctx_copy, levels, log2n, chroma, S.scans[2],
-                 S.scans[log2n - 2], stats, trace)
+                 S.scans[log2n - 2], S.sign_hiding, stats, trace)
     return stats[0]
 
 
@@ -140,6 +140,9 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     forward_transform(residual, n, is_luma and n == 4, cfg.bit_depth, tmp, coeffs)
     block = levels[y:y + n, x:x + n]
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, cfg.rounding, block)
+    if nonzero and S.sign_hiding:
+        hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
+                   S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     coded = 1 if nonzero else 0
     bits = flag_bits(S.ctx, cbf_ctx, coded) / ONE_BIT
     if coded:

@@ -75,7 +75,7 @@ def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int)
 
 
 def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None,
-               program: tuple | None = None) -> tuple:
+               program: tuple | None = None, sign_hiding: bool = False) -> tuple:
     """:data:`Search` over the source ``planes`` for the picture state ``pic``; ``program``:
     the neural intra :data:`~codeclab.classic.common.nnintra.Program` (default: the tool off)."""
     height, width = pic.planes[0].shape
@@ -85,7 +85,7 @@ def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None
     inter = no_inter_search(height, width) if inter is None else inter
     program = empty_program() if program is None else program
     return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
-                  new_scratch(), syntax, inter)
+                  new_scratch(), syntax, inter, bool(sign_hiding))
 
 
 def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
@@ -98,7 +98,7 @@ def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: Pic
     qp = params.qp
     cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING)
     pic = new_picture(height, width, coded)
-    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra))
+    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra), sign_hiding=params.sign_hiding)
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_ctus(S, cfg, ctx, ctu_bits)
@@ -145,7 +145,7 @@ def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], param
     cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING)
     pic = new_picture(height, width, coded)
     inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
-    S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra))
+    S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra), params.sign_hiding)
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_inter_ctus(S, cfg, ctx, ctu_bits)

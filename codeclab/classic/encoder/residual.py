@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from codeclab.classic.common.residual import (CSBF, GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP,
+from codeclab.classic.common.residual import (CSBF, GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, MIN_IN_GROUP, SIGN_HIDING_DISTANCE,
                                               base_level, csbf_pattern, last_ctx, new_residual_contexts,
                                               scan_tables, sig_ctx)
 from codeclab.entropy.cabac import (CNU, context_probability, encode_bin, encode_bypass, encoder_finish,
@@ -85,9 +85,12 @@ def _encode_remaining(reg, out, value, rice, stats, trace):
 
 
 @kernel
-def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats, trace):
+def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, sign_hiding, stats, trace):
     """Code one N x N block of levels (``levels[y, x]``); all-zero blocks code nothing
-    (their ``cbf`` belongs to the caller). Returns the registers."""
+    (their ``cbf`` belongs to the caller). With ``sign_hiding`` a sub-block that qualifies
+    (:data:`~codeclab.classic.common.residual.SIGN_HIDING_DISTANCE`) codes no sign for its
+    first level: its levels must already carry it in their parity (:func:`hide_signs`).
+    Returns the registers."""
     size = 1 << log2_size
     n_sb = size >> 2
     # Last significant position in scan order.
@@ -118,6 +121,7 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
     csbf = np.zeros((n_sb, n_sb), dtype=np.int64)
     abs_vals = np.empty(16, dtype=np.int64)
     signs = np.empty(16, dtype=np.int64)
+    positions = np.empty(16, dtype=np.int64)  # scan index of each non-zero level
     greater1_prev = 1  # greater1Ctx at the end of the previous sub-block
     for s in range(last_sb, -1, -1):
         xs, ys = scan_sb[s, 0], scan_sb[s, 1]
@@ -144,6 +148,7 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
             v = levels[y0 + scan4[last_n, 1], x0 + scan4[last_n, 0]]
             abs_vals[0] = abs(v)
             signs[0] = 1 if v < 0 else 0
+            positions[0] = last_n
             count = 1
         for n in range(start, -1, -1):
             x, y = x0 + scan4[n, 0], y0 + scan4[n, 1]
@@ -156,6 +161,7 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
             if sig:
                 abs_vals[count] = abs(v)
                 signs[count] = 1 if v < 0 else 0
+                positions[count] = n
                 count += 1
         # Greater-than-1 and greater-than-2 flags.
         ctx_set = 0 if (s == 0 or chroma) else 2
@@ -177,7 +183,8 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
         if first_gt1 >= 0:
             flag = 1 if abs_vals[first_gt1] > 2 else 0
             reg = _bin(reg, out, ctx, GT2 + (4 if chroma else 0) + ctx_set, flag, stats, trace)
-        for k in range(count):
+        hidden = sign_hiding and positions[0] - positions[count - 1] >= SIGN_HIDING_DISTANCE
+        for k in range(count - 1 if hidden else count):
             reg = _bypass(reg, out, signs[k], stats, trace)
         # Remaining absolute levels with the adaptive Rice parameter.
         rice = 0
@@ -194,7 +201,7 @@ def encode_block(reg, out, ctx, levels, log2_size, chroma, scan4, scan_sb, stats
 
 # ----------------------------------------------------------------------------- whole pictures
 @kernel
-def _encode_blocks(blocks, log2_size, chroma, ctx, out, scan4, scan_sb, stats, trace):
+def _encode_blocks(blocks, log2_size, chroma, ctx, out, scan4, scan_sb, sign_hiding, stats, trace):
     """Every block: a coded-block flag (context 0 of a private pair) then its levels."""
     reg = encoder_start()
     cbf_ctx = ctx.shape[0] - 2 + (1 if chroma else 0)
@@ -207,15 +214,17 @@ def _encode_blocks(blocks, log2_size, chroma, ctx, out, scan4, scan_sb, stats, t
                 break
         reg = _bin(reg, out, ctx, cbf_ctx, coded, stats, trace)
         if coded:
-            reg = encode_block(reg, out, ctx, block, log2_size, chroma, scan4, scan_sb, stats, trace)
+            reg = encode_block(reg, out, ctx, block, log2_size, chroma, scan4, scan_sb, sign_hiding, stats,
+                               trace)
     return encoder_finish(reg, out)
 
 
 def encode_residuals(blocks: np.ndarray, chroma: bool = False, stats: np.ndarray | None = None,
-                     trace: np.ndarray | None = None, qp: int = 32) -> bytes:
+                     trace: np.ndarray | None = None, qp: int = 32, sign_hiding: bool = False) -> bytes:
     """Code a stack of quantized blocks ``(n, N, N)`` (int) into one arithmetic codeword.
 
-    Each block is preceded by a coded-block flag. ``stats``/``trace`` as in the module
+    Each block is preceded by a coded-block flag. With ``sign_hiding`` the blocks must carry
+    their hidden signs in their parities (:func:`codeclab.classic.encoder.analysis.hide_signs`). ``stats``/``trace`` as in the module
     docstring (``trace`` needs ``2 * bins`` entries; 2 * (3 N^2 + 40) per block suffice).
     """
     blocks = np.asarray(blocks)
@@ -235,7 +244,8 @@ def encode_residuals(blocks: np.ndarray, chroma: bool = False, stats: np.ndarray
         ctx = np.concatenate([new_residual_contexts(qp), init_contexts([CNU, CNU], qp=qp)])
         out = np.empty(capacity, dtype=np.uint8)
         stats[:] = 0
-        size = int(_encode_blocks(blocks, log2_size, bool(chroma), ctx, out, scan4, scan_sb, stats, trace))
+        size = int(_encode_blocks(blocks, log2_size, bool(chroma), ctx, out, scan4, scan_sb, bool(sign_hiding), stats,
+                                  trace))
         if size <= capacity:
             return out[:size].tobytes()
         capacity = 2 * size  # the buffer was too small (nothing was written past it): redo

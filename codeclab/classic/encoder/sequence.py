@@ -169,7 +169,7 @@ def encode_p_picture(original: tuple, params: PictureParams, buffer: dict[int, R
 
 def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
                     picture_filter: PictureFilter | None = None, tmvp: bool = True,
-                    neural_intra: bool = False):
+                    neural_intra: bool = False, sign_hiding: bool = False):
     """Encode a video; returns ``(SequenceParams, payload, reconstruction Video, stats)``."""
     check_video(video)
     check_intra_period(intra_period)
@@ -178,7 +178,7 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
     tool = picture_filter.tool_id if picture_filter is not None else 0
     params = SequenceParams(qp=qp, intra_period=intra_period, num_refs=num_refs,
                             gop_size=GOP_SIZE, tmvp=tmvp, picture_filter=tool,
-                            neural_intra=neural_intra)
+                            neural_intra=neural_intra, sign_hiding=sign_hiding)
     buffer: dict[int, ReferencePicture] = {}
     records, recon_frames = [], []
     stats = {"picture_bits": [], "picture_qp": [], "picture_type": []}

@@ -38,7 +38,7 @@ def _write_block(reg, out, ctx, S, comp, x, y, n, cbf_ctx):
     if coded:
         log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
         reg = encode_block(reg, out, ctx, block, log2n, comp > 0, S.scans[2],
-                           S.scans[log2n - 2], S.scratch[7][:0], S.scratch[8])
+                           S.scans[log2n - 2], S.sign_hiding, S.scratch[7][:0], S.scratch[8])
     return reg
 
 
