@@ -115,3 +115,20 @@ def test_candidates_rank_by_bd_rate_then_by_bd_psnr():
     scores = [{"bd_rate_vs_jpeg": None, "bd_psnr_vs_jpeg": -8.0}, {"bd_rate_vs_jpeg": -25.0, "bd_psnr_vs_jpeg": 1.5},
               {"bd_rate_vs_jpeg": None, "bd_psnr_vs_jpeg": -3.0}]
     assert [s["bd_psnr_vs_jpeg"] for s in sorted(scores, key=rank)] == [1.5, -3.0, -8.0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="this kernel has no scheduler autogroups")
+def test_the_relay_session_yields_to_the_foreground():
+    import subprocess
+    import sys
+
+    from codeclab.train.relay import lower_session_priority
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        assert lower_session_priority(child.pid)
+        assert Path(f"/proc/{child.pid}/autogroup").read_text().split()[-1] == "19"
+    finally:
+        child.kill()
+        child.wait()
+    assert not lower_session_priority(2 ** 22 + 1)  # no such process: False, no exception
