@@ -61,15 +61,18 @@ class ClassicCodec(Codec):
     """Code with the network intra modes of :mod:`~codeclab.classic.common.nnintra` beside the 35 HEVC modes."""
     sign_hiding: bool = True
     """Sign data hiding (:func:`~codeclab.classic.encoder.analysis.hide_signs`); off only to measure it."""
+    rdoq: bool = False
+    """Levels by RD cost (:mod:`~codeclab.classic.encoder.rdoq`); encoder-only, nothing in the stream."""
 
-    def configure(self, *, sign_hiding: bool | None = None, **options) -> Codec:
-        """Encoder options: ``sign_hiding=False`` codes every sign (an ablation; the stream says
-        which, so any decoder reads either)."""
+    def configure(self, *, sign_hiding: bool | None = None, rdoq: bool | None = None, **options) -> Codec:
+        """Encoder tool switches, to measure each tool (``benchmarks/classic_tools.py``):
+        ``sign_hiding`` (the stream says which, so any decoder reads either) and ``rdoq``."""
         super().configure(**options)
-        if sign_hiding is None:
+        if sign_hiding is None and rdoq is None:
             return self
         codec = type(self)()
-        codec.sign_hiding = bool(sign_hiding)
+        codec.sign_hiding = self.sign_hiding if sign_hiding is None else bool(sign_hiding)
+        codec.rdoq = self.rdoq if rdoq is None else bool(rdoq)
         return codec
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
@@ -83,7 +86,7 @@ class ClassicCodec(Codec):
                                neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
         height, width = image.shape[-2:]
         original = rgb_to_planes(image, params.matrix)
-        encoded = encode_planes(original, params)
+        encoded = encode_planes(original, params, rdoq=self.rdoq)
         planes, payload = encoded.planes, encoded.payload
         stats = {"ctu_bits": encoded.ctu_bits.tolist()}
         if self.picture_filter is not None:
@@ -109,7 +112,7 @@ class ClassicCodec(Codec):
 
         params, payload, recon, stats = encode_sequence(
             video, int(quality), intra_period, NUM_REFS, self.picture_filter,
-            neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
+            neural_intra=self.neural_intra, sign_hiding=self.sign_hiding, rdoq=self.rdoq)
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_video(self, header: StreamHeader, params: bytes, payload: bytes) -> Video:

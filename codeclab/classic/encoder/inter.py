@@ -47,6 +47,7 @@ from codeclab.classic.common.syntax import (CBF_CHROMA_INTER, CBF_LUMA_INTER, CU
                                             PRED_MODE, ROOT_CBF, SPLIT_CU)
 from codeclab.classic.decoder.picture import skip_context
 from codeclab.classic.encoder.analysis import forward_transform, hide_signs, quantize, satd, sse
+from codeclab.classic.encoder.rdoq import rdoq
 from codeclab.classic.encoder.intra import (clear_decoded, coverage, residual_bits, search_chroma,
                                             search_luma, split_option)
 from codeclab.classic.encoder.motion_search import fractional_search, integer_search, phase_block
@@ -169,6 +170,9 @@ def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
     forward_transform(residual, n, False, cfg.bit_depth, tmp, coeffs)
     block = levels[y:y + n, x:x + n]
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, S.inter.rounding, block)
+    if nonzero and cfg.rdoq:
+        nonzero = rdoq(coeffs, block, n, qp, cfg.bit_depth, cfg.lam / weight, S.ctx, comp > 0, S.scans[2],
+                       S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     if nonzero and S.sign_hiding:
         hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
                    S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])

@@ -45,6 +45,7 @@ from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLI
                                             head_bits_of, mode_to_syntax, most_probable_modes,
                                             nn_intra_context)
 from codeclab.classic.encoder.analysis import forward_transform, hide_signs, quantize, satd, sse
+from codeclab.classic.encoder.rdoq import rdoq
 from codeclab.classic.encoder.residual import encode_block
 from codeclab.classic.encoder.syntax import chroma_mode_bits, flag_bits, luma_mode_bits, nn_intra_bits
 from codeclab.entropy.cabac import encoder_start
@@ -59,7 +60,7 @@ CHROMA_RD_CANDIDATES = 2
 MAX_CTU_BINS = 6144 * 48 + 4096
 
 #: Settings of one picture: QPs, lambda, chroma weight, tools.
-Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth strong rounding")
+Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth strong rounding rdoq")
 #: Everything the search reads and writes: source planes, the picture state, encoder-only maps
 #: (NxN flag and intra_chroma_pred_mode per 4x4 block; the inter syntax ``merge_idx,
 #: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
@@ -140,6 +141,9 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     forward_transform(residual, n, is_luma and n == 4, cfg.bit_depth, tmp, coeffs)
     block = levels[y:y + n, x:x + n]
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, cfg.rounding, block)
+    if nonzero and cfg.rdoq:
+        nonzero = rdoq(coeffs, block, n, qp, cfg.bit_depth, cfg.lam if is_luma else cfg.lam / cfg.chroma_weight,
+                       S.ctx, not is_luma, S.scans[2], S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     if nonzero and S.sign_hiding:
         hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
                    S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])

@@ -67,11 +67,12 @@ class EncodedPicture:
     ctu_bits: np.ndarray
 
 
-def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int) -> Settings:
-    """:data:`Settings` of a picture coded at ``qp`` with Lagrange multiplier ``lam``."""
+def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int, rdoq: bool = False) -> Settings:
+    """:data:`Settings` of a picture coded at ``qp`` with Lagrange multiplier ``lam``;
+    ``rdoq``: levels by RD cost (:mod:`~codeclab.classic.encoder.rdoq`) after the dead zone."""
     qpc = int(chroma_qp(qp))
     return Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
-                    strong_smoothing, rounding)
+                    strong_smoothing, rounding, bool(rdoq))
 
 
 def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None,
@@ -89,14 +90,14 @@ def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None
 
 
 def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
-                  coded: tuple[int, int] | None = None) -> EncodedPicture:
+                  coded: tuple[int, int] | None = None, rdoq: bool = False) -> EncodedPicture:
     """Encode padded 4:2:0 planes (luma sides multiples of 64) as an intra picture.
 
     ``coded``: the coded size (default: all of the planes, as still pictures are coded).
     """
     height, width = planes[0].shape
     qp = params.qp
-    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING)
+    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING, rdoq)
     pic = new_picture(height, width, coded)
     S = new_search(planes, pic, qp, program=intra_program(params.neural_intra), sign_hiding=params.sign_hiding)
     ctx = new_contexts(qp)
@@ -132,7 +133,7 @@ def encode_inter_ctus(S, cfg, ctx, ctu_bits):
 def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
                         refs: References, num_refs: int, coded: tuple[int, int],
                         phases: np.ndarray, margin: int, me_mv: np.ndarray,
-                        lam: float) -> EncodedPicture:
+                        lam: float, rdoq: bool = False) -> EncodedPicture:
     """Encode padded 4:2:0 planes as a P picture predicting from ``refs``.
 
     ``phases``: (R, 16, ...) quarter-sample planes of the reference lumas
@@ -142,7 +143,7 @@ def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], param
     """
     height, width = planes[0].shape
     qp = params.qp
-    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING)
+    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING, rdoq)
     pic = new_picture(height, width, coded)
     inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
     S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra), params.sign_hiding)

@@ -157,19 +157,19 @@ def reference_phases(reference: ReferencePicture, coded: tuple[int, int]) -> np.
 
 
 def encode_p_picture(original: tuple, params: PictureParams, buffer: dict[int, ReferencePicture],
-                     poc: int, pocs: list[int], coded: tuple[int, int], tmvp: bool):
+                     poc: int, pocs: list[int], coded: tuple[int, int], tmvp: bool, rdoq: bool = False):
     """Encode picture ``poc`` as a P picture predicting from the buffered pictures ``pocs``."""
     refs = build_references(buffer, poc, pocs, tmvp)
     lam = picture_lambda(params.qp)
     me_mv = motion_fields(original[0], buffer, poc, pocs, coded, lam)
     phases = np.stack([reference_phases(buffer[p], coded) for p in pocs])
     return encode_inter_planes(original, params, refs, len(pocs), coded, phases, PHASE_MARGIN,
-                               me_mv, lam)
+                               me_mv, lam, rdoq)
 
 
 def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
                     picture_filter: PictureFilter | None = None, tmvp: bool = True,
-                    neural_intra: bool = False, sign_hiding: bool = False):
+                    neural_intra: bool = False, sign_hiding: bool = False, rdoq: bool = False):
     """Encode a video; returns ``(SequenceParams, payload, reconstruction Video, stats)``."""
     check_video(video)
     check_intra_period(intra_period)
@@ -188,9 +188,9 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
         picture_params = params.picture(pqp)
         pocs = reference_pocs(t, intra_period, num_refs, GOP_SIZE)
         if pocs:
-            encoded = encode_p_picture(original, picture_params, buffer, t, pocs, coded, tmvp)
+            encoded = encode_p_picture(original, picture_params, buffer, t, pocs, coded, tmvp, rdoq)
         else:
-            encoded = encode_planes(original, picture_params, coded)
+            encoded = encode_planes(original, picture_params, coded, rdoq)
         planes, data = encoded.planes, encoded.payload
         if picture_filter is not None:
             planes, side_info = picture_filter.encode(planes, original, pqp, (height, width))

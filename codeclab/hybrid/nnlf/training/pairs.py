@@ -61,14 +61,16 @@ PAIRS = 16
 
 
 def code_crop(crop: torch.Tensor, qp: int) -> dict[str, np.ndarray]:
-    """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``."""
+    """(3, S, S) uint8 RGB, S a multiple of 64 -> the six uint8 planes of one pair at ``qp``,
+    coded with the tools ``classic`` codes with (the filter learns what it will be given)."""
+    from codeclab.classic.codec import ClassicCodec
     from codeclab.classic.common.parameters import PictureParams
     from codeclab.classic.common.rgb import rgb_to_planes
     from codeclab.classic.encoder.picture import encode_planes
 
-    params = PictureParams(qp=qp)
+    params = PictureParams(qp=qp, sign_hiding=ClassicCodec.sign_hiding)
     original = rgb_to_planes(crop, params.matrix)
-    recon = encode_planes(original, params).planes
+    recon = encode_planes(original, params, rdoq=ClassicCodec.rdoq).planes
     planes = (*recon, *original)
     return {name: np.asarray(p, dtype=np.uint8) for name, p in zip(PLANE_FIELDS, planes)}
 
