@@ -23,9 +23,14 @@ did not:
   linked in* again when it finalises it, so deep call trees (the encoder's CTU search)
   pay LLVM's -O3 pipeline many times; -O1 cuts the first-use time of the classic codec
   without slowing its encoding (``benchmarks/kernels_compile.py --peer-opt 3`` measures both).
-* ``cache=True`` always: compiled code is written beside the sources (``__pycache__``) and
-  loaded on the next run, so the cost is paid once per machine and checkout.
-  ``codeclab warmup`` pays it up front, on every core.
+* ``cache=True`` always: compiled code is kept and loaded on the next run, so the cost is
+  paid once per machine and checkout. ``codeclab warmup`` pays it up front, on every core.
+* One cache per version of the kernel sources (:func:`kernel_sources_digest`), in
+  ``codeclab/__pycache__/numba/DIGEST`` (or the user's cache folder when the package is
+  read-only). numba checks only the file of each function: a kernel whose callee in
+  *another* file changed would load its old machine code, callee included, and an edited
+  encoder could silently run stale code. Any edit of any kernel module starts a new cache;
+  the old ones are removed. ``NUMBA_CACHE_DIR``, when set, is used as it is.
 
 A kernel called from Python is unaffected by the typing rule: numba already compiles for
 the plain types of the values it is given.
@@ -33,7 +38,10 @@ the plain types of the values it is given.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+from pathlib import Path
 
 import numba
 
@@ -43,6 +51,47 @@ from numba.core import types
 if "NUMBA_OPT" not in os.environ:
     # Read when numba's code generator starts, at the first compilation or cache load.
     numba.config.OPT = numba.core.config._OptLevel(1)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def kernel_sources_digest(package_dir: Path = PACKAGE_DIR) -> str:
+    """SHA-1 (12 hex digits) of every module of the package that defines kernels: what the
+    compiled code depends on, across files."""
+    digest = hashlib.sha1()
+    sources = []
+    for folder, subfolders, files in os.walk(package_dir):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__" and not d.startswith(".")]
+        sources += [Path(folder, name) for name in files if name.endswith(".py")]
+    for path in sorted(sources):
+        text = path.read_bytes()
+        if b"@kernel" in text:
+            digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + text)
+    return digest.hexdigest()[:12]
+
+
+def _cache_root() -> Path:
+    if os.access(PACKAGE_DIR, os.W_OK):
+        return PACKAGE_DIR / "__pycache__" / "numba"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "codeclab" / "numba"
+
+
+def use_cache_of_these_sources() -> Path | None:
+    """Point numba's cache at the folder of the current kernel sources, removing the folders
+    of older versions; nothing when ``NUMBA_CACHE_DIR`` is set (the caller chose)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    root = _cache_root()
+    target = root / kernel_sources_digest()
+    numba.config.CACHE_DIR = str(target)
+    if root.is_dir():
+        for old in root.iterdir():
+            if old != target and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)  # another process may be removing it too
+    return target
+
+
+use_cache_of_these_sources()
 
 
 def _compile_for_plain_types(dispatcher):

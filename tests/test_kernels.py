@@ -78,3 +78,26 @@ def test_warmup_runs_a_job_in_a_worker_and_refuses_unknown_ones():
     assert name == "entropy" and seconds > 0 and compiled >= 0
     with pytest.raises(InputError, match="unknown warm-up job"):
         warm_up(["everything"], progress=False)
+
+
+def test_the_cache_follows_every_kernel_module_not_just_the_callers_own_file(tmp_path):
+    """numba checks only a function's own file; the cache folder is keyed on all kernel
+    modules, so editing a callee in another file can never load stale machine code."""
+    import os
+
+    import numba
+
+    from codeclab import kernels
+
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("@kernel\ndef f(x):\n    return x + 1\n")
+    (package / "sub" / "b.py").write_text("@kernel\ndef g(x):\n    return x\n")
+    (package / "plain.py").write_text("def h():\n    return 1\n")
+    first = kernels.kernel_sources_digest(package)
+    (package / "plain.py").write_text("def h():\n    return 2\n")
+    assert kernels.kernel_sources_digest(package) == first  # no kernel there
+    (package / "sub" / "b.py").write_text("@kernel\ndef g(x):\n    return -x\n")
+    assert kernels.kernel_sources_digest(package) != first
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        assert numba.config.CACHE_DIR.endswith(kernels.kernel_sources_digest())
