@@ -52,7 +52,7 @@ class ClassicCodec(Codec):
     default_video_qualities = (22, 27, 32, 37)
     supports_video = True
     description = ("CodecLab classic: HEVC-class (quadtree 64..8, NxN 4x4, 35 intra modes, DCT/DST, "
-                   "CABAC, sign data hiding, deblocking, RDO); video: low-delay P, 2 refs, merge/skip/AMVP, "
+                   "CABAC, sign data hiding, RDOQ, deblocking, RDO); video: low-delay P, 2 refs, merge/skip/AMVP, "
                    "quarter-sample HEVC interpolation; quality = QP")
 
     picture_filter: PictureFilter | None = None
@@ -61,7 +61,7 @@ class ClassicCodec(Codec):
     """Code with the network intra modes of :mod:`~codeclab.classic.common.nnintra` beside the 35 HEVC modes."""
     sign_hiding: bool = True
     """Sign data hiding (:func:`~codeclab.classic.encoder.analysis.hide_signs`); off only to measure it."""
-    rdoq: bool = False
+    rdoq: bool = True
     """Levels by RD cost (:mod:`~codeclab.classic.encoder.rdoq`); encoder-only, nothing in the stream."""
 
     def configure(self, *, sign_hiding: bool | None = None, rdoq: bool | None = None, **options) -> Codec:

@@ -172,8 +172,8 @@ def code_inter_block(S, cfg, comp, x, y, n, px, py, cbf_ctx, ctx_copy):
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, S.inter.rounding, block)
     if nonzero and cfg.rdoq:
         nonzero = rdoq(coeffs, block, n, qp, cfg.bit_depth, cfg.lam / weight, S.ctx, comp > 0, S.scans[2],
-                       S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
-    if nonzero and S.sign_hiding:
+                       S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))], S.sign_hiding)
+    if nonzero and S.sign_hiding:  # after RDOQ: only a sub-block it could not fix
         hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
                    S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     zero_bits = flag_bits(S.ctx, cbf_ctx, 0) / ONE_BIT

@@ -143,8 +143,9 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     nonzero = quantize(coeffs, n, qp, cfg.bit_depth, cfg.rounding, block)
     if nonzero and cfg.rdoq:
         nonzero = rdoq(coeffs, block, n, qp, cfg.bit_depth, cfg.lam if is_luma else cfg.lam / cfg.chroma_weight,
-                       S.ctx, not is_luma, S.scans[2], S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
-    if nonzero and S.sign_hiding:
+                       S.ctx, not is_luma, S.scans[2], S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))],
+                       S.sign_hiding)
+    if nonzero and S.sign_hiding:  # after RDOQ: only a sub-block it could not fix
         hide_signs(coeffs, block, n, qp, cfg.bit_depth, S.scans[2],
                    S.scans[0 if n == 4 else (1 if n == 8 else (2 if n == 16 else 3))])
     coded = 1 if nonzero else 0

@@ -20,6 +20,11 @@ state and the Rice parameter follow the levels already chosen. Then the block's 
 last position of least total cost (the levels after it zeroed, ``last_sig_coeff_x/y``
 costed), or no level at all.
 
+With sign data hiding on, the parity of each qualifying sub-block is fixed here too, by the
+move of least estimated ``Delta J`` (:func:`fix_parity`), as HM does inside its RDOQ: the
+distortion-only fix of :func:`~codeclab.classic.encoder.analysis.hide_signs` would undo
+much of what the rate terms chose.
+
 Encoder-only: the decoder reads whatever levels it gets, so RDOQ needs no flag in the
 stream, and the reconstruction stays the decoder's own.
 """
@@ -29,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.reconstruct import QUANT_SCALE
-from codeclab.classic.common.residual import GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, last_ctx, sig_ctx
+from codeclab.classic.common.residual import (GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, SIGN_HIDING_DISTANCE, last_ctx,
+                                              sig_ctx)
 from codeclab.entropy.rate import ONE_BIT, bin_cost
 from codeclab.kernels import kernel
 
@@ -92,9 +98,12 @@ def last_bits(ctx, x, y, log2n, chroma):
 
 
 @kernel
-def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb):
+def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb, sign_hiding):
     """Re-decide the levels of ``coeffs[:n, :n]`` (already dead-zone quantised in ``levels``)
-    by estimated RD cost; returns the number of non-zero levels."""
+    by estimated RD cost; returns the number of non-zero levels. With ``sign_hiding`` the
+    parity of each qualifying sub-block is then fixed at the least *RD* cost (the rate
+    deltas of the decisions, as HM does inside its RDOQ), instead of
+    :func:`~codeclab.classic.encoder.analysis.hide_signs`'s distortion-only choice."""
     log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
     q_bits = 14 + qp // 6 + 15 - bit_depth - log2n
     scale = QUANT_SCALE[qp % 6]
@@ -124,6 +133,8 @@ def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb):
     keep_cost = np.zeros(total)   # D + lambda R of the level decided at each scan position
     zero_dist = np.zeros(total)   # D if the position ends up after the last
     sig_one = np.zeros(total)     # lambda R(sig = 1) there (not coded at the last position)
+    up_cost = np.full(total, 1e300)    # J(level + 1) - J(level)
+    down_cost = np.full(total, 1e300)  # J(level - 1) - J(level)
     nonzero = 0
     greater1_prev = 1
     for s in range(last_sb, -1, -1):
@@ -155,6 +166,12 @@ def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb):
                 level = abs(np.int64(levels[y, x])) if nearest >= MAX_RDOQ_LEVEL else 0
                 if level:
                     keep_cost[g] = 0.0  # out of the model's range: kept as quantised
+                else:
+                    gt1_c = GT1 + (16 if chroma else 0) + ctx_set * 4 + greater1
+                    gt2_c = GT2 + (4 if chroma else 0) + ctx_set
+                    err = u - 1.0
+                    up_cost[g] = err * err * weight + lam * level_bits(ctx, 1, sig_c, gt1_c, gt2_c, count,
+                                                                       first_gt1, rice, True) - keep_cost[g]
             else:
                 gt1_c = GT1 + (16 if chroma else 0) + ctx_set * 4 + greater1
                 gt2_c = GT2 + (4 if chroma else 0) + ctx_set
@@ -167,6 +184,18 @@ def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb):
                     if cost < best:
                         best, level = cost, candidate
                 keep_cost[g] = best + (0.0 if coded_sig or level == 0 else sig_one[g])
+                for step in (-1, 1):
+                    other = level + step
+                    if other < 0 or other >= MAX_RDOQ_LEVEL or (other == 0 and not coded_sig):
+                        continue
+                    err = u - other
+                    delta = err * err * weight + lam * level_bits(ctx, other, sig_c, gt1_c, gt2_c, count, first_gt1,
+                                                                  rice, True) - (best + (0.0 if coded_sig or level == 0
+                                                                                         else sig_one[g]))
+                    if step > 0:
+                        up_cost[g] = delta
+                    else:
+                        down_cost[g] = delta
             levels[y, x] = -level if c < 0 else level
             if level:
                 nonzero += 1
@@ -211,4 +240,50 @@ def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb):
         if levels[y, x] != 0:
             levels[y, x] = 0
             nonzero -= 1
+    if sign_hiding:
+        for s in range(best_end // 16 + 1 if best_end >= 0 else 0):
+            nonzero += fix_parity(coeffs, levels, s, scan4, scan_sb, up_cost, down_cost, best_end)
     return nonzero
+
+
+@kernel
+def fix_parity(coeffs, levels, s, scan4, scan_sb, up_cost, down_cost, end):
+    """Sign hiding's parity rule for sub-block ``s`` at the least RD cost; positions after the
+    block's ``end`` may not change. Returns the change in the count of non-zero levels."""
+    x0, y0 = scan_sb[s, 0] << 2, scan_sb[s, 1] << 2
+    first, last, total = -1, -1, 0
+    for k in range(16):
+        v = levels[y0 + scan4[k, 1], x0 + scan4[k, 0]]
+        if v != 0:
+            if first < 0:
+                first = k
+            last = k
+            total += abs(v)
+    if first < 0 or last - first < SIGN_HIDING_DISTANCE:
+        return 0
+    negative = levels[y0 + scan4[first, 1], x0 + scan4[first, 0]] < 0
+    if (total & 1) == (1 if negative else 0):
+        return 0
+    best, best_k, best_step = 1e300, -1, 0
+    for k in range(16):
+        g = s * 16 + k
+        if g > end:
+            break
+        y, x = y0 + scan4[k, 1], x0 + scan4[k, 0]
+        level = abs(levels[y, x])
+        if level == 0 and k < first and (coeffs[y, x] < 0) != negative:
+            continue  # it would become the first level, with the other sign
+        if up_cost[g] < best:
+            best, best_k, best_step = up_cost[g], k, 1
+        if level > 0 and not (k == first and level == 1) and down_cost[g] < best:
+            best, best_k, best_step = down_cost[g], k, -1
+    if best_k < 0:
+        return 0
+    y, x = y0 + scan4[best_k, 1], x0 + scan4[best_k, 0]
+    v = levels[y, x]
+    if v == 0:
+        levels[y, x] = -1 if coeffs[y, x] < 0 else 1
+        return 1
+    new = v + best_step if v > 0 else v - best_step
+    levels[y, x] = new
+    return -1 if new == 0 else 0

@@ -1,4 +1,5 @@
-"""Sign data hiding: the encoder's parity fix, the residual syntax that relies on it, the flag."""
+"""Sign data hiding and RDOQ: the encoder's parity fixes, the residual syntax that relies on
+them, the flag, and RDOQ's rate model against the writer."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def test_the_flag_travels_in_both_parameter_sets_and_off_leaves_streams_unchange
     assert not PictureParams.unpack(PictureParams(qp=30).pack()).sign_hiding
     assert SequenceParams.unpack(SequenceParams(qp=30, sign_hiding=True).pack()).sign_hiding
     crop = read_image(samples_dir / "kodim23_crop256.png")
-    off = api.encode_image(crop, get_codec("classic").configure(sign_hiding=False), 32)
+    off = api.encode_image(crop, get_codec("classic").configure(sign_hiding=False, rdoq=False), 32)
     # the stream of the codec before the tool existed, byte for byte
     assert hashlib.md5(off.data).hexdigest() == "0714f8c834ffcaff0fa1b2defb642cd7"
     on = api.encode_image(crop, "classic", 32)
@@ -114,4 +115,24 @@ def test_rdoq_streams_decode_to_the_encoders_reconstruction(samples_dir):
     for qp in (22, 37):
         result = api.encode_image(crop, codec, qp)
         assert api.same_media(api.decode(result.data), result.recon)
-    assert not get_codec("classic").rdoq  # off by default: it does not pay yet (see the module)
+    assert get_codec("classic").rdoq  # on by default
+
+
+@pytest.mark.parametrize("n", [4, 8, 32])
+def test_rdoq_with_sign_hiding_leaves_every_parity_right(n):
+    """RDOQ fixes the parities itself, at the least estimated RD cost."""
+    from codeclab.classic.common.syntax import new_contexts
+    from codeclab.classic.encoder.rate_control import rd_lambda
+    from codeclab.classic.encoder.rdoq import rdoq
+
+    coeffs, levels = quantized_blocks(n, 27, 40, seed=3 * n)
+    scan4, scan_sb = scan_tables(int(n).bit_length() - 1)
+    ctx = new_contexts(27)
+    changed = 0
+    for b in range(len(levels)):
+        before = levels[b].copy()
+        nonzero = rdoq(coeffs[b], levels[b], n, 27, 8, rd_lambda(27), ctx, False, scan4, scan_sb, True)
+        assert nonzero == np.count_nonzero(levels[b])
+        assert parity_tells_every_hidden_sign(levels[b])
+        changed += not np.array_equal(before, levels[b])
+    assert changed > 10
