@@ -69,6 +69,27 @@ def quantize(coeffs, n, qp, bit_depth, rounding, levels):
 
 
 @kernel
+def parity_to_fix(levels, x0, y0, scan4):
+    """``(first, negative)`` of the 4x4 sub-block at (x0, y0) when its parity tells the wrong
+    hidden sign: the scan position of its first non-zero level and that level's sign;
+    ``(-1, False)`` when the sub-block hides no sign or already tells it right."""
+    first, last, total = -1, -1, 0
+    for k in range(16):
+        v = levels[y0 + scan4[k, 1], x0 + scan4[k, 0]]
+        if v != 0:
+            if first < 0:
+                first = k
+            last = k
+            total += abs(v)
+    if first < 0 or last - first < SIGN_HIDING_DISTANCE:
+        return -1, False
+    negative = levels[y0 + scan4[first, 1], x0 + scan4[first, 0]] < 0
+    if (total & 1) == (1 if negative else 0):
+        return -1, False
+    return first, negative
+
+
+@kernel
 def hide_signs(coeffs, levels, n, qp, bit_depth, scan4, scan_sb):
     """Make every qualifying 4x4 sub-block's parity tell its hidden sign (sign data hiding).
 
@@ -90,18 +111,8 @@ def hide_signs(coeffs, levels, n, qp, bit_depth, scan4, scan_sb):
     changed = 0
     for s in range(n_sb * n_sb):
         x0, y0 = scan_sb[s, 0] << 2, scan_sb[s, 1] << 2
-        first, last, total = -1, -1, 0
-        for k in range(16):
-            v = levels[y0 + scan4[k, 1], x0 + scan4[k, 0]]
-            if v != 0:
-                if first < 0:
-                    first = k
-                last = k
-                total += abs(v)
-        if first < 0 or last - first < SIGN_HIDING_DISTANCE:
-            continue
-        negative = levels[y0 + scan4[first, 1], x0 + scan4[first, 0]] < 0
-        if (total & 1) == (1 if negative else 0):
+        first, negative = parity_to_fix(levels, x0, y0, scan4)
+        if first < 0:
             continue
         best_cost, best_k, best_step = np.int64(1) << 62, -1, 0
         for k in range(16):

@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.reconstruct import QUANT_SCALE
-from codeclab.classic.common.residual import (GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, SIGN_HIDING_DISTANCE, last_ctx,
-                                              sig_ctx)
+from codeclab.classic.common.residual import GROUP_IDX, GT1, GT2, LAST_X, LAST_Y, last_ctx, sig_ctx
+from codeclab.classic.encoder.analysis import parity_to_fix
 from codeclab.entropy.rate import ONE_BIT, bin_cost
 from codeclab.kernels import kernel
 
@@ -251,18 +251,8 @@ def fix_parity(coeffs, levels, s, scan4, scan_sb, up_cost, down_cost, end):
     """Sign hiding's parity rule for sub-block ``s`` at the least RD cost; positions after the
     block's ``end`` may not change. Returns the change in the count of non-zero levels."""
     x0, y0 = scan_sb[s, 0] << 2, scan_sb[s, 1] << 2
-    first, last, total = -1, -1, 0
-    for k in range(16):
-        v = levels[y0 + scan4[k, 1], x0 + scan4[k, 0]]
-        if v != 0:
-            if first < 0:
-                first = k
-            last = k
-            total += abs(v)
-    if first < 0 or last - first < SIGN_HIDING_DISTANCE:
-        return 0
-    negative = levels[y0 + scan4[first, 1], x0 + scan4[first, 0]] < 0
-    if (total & 1) == (1 if negative else 0):
+    first, negative = parity_to_fix(levels, x0, y0, scan4)
+    if first < 0:
         return 0
     best, best_k, best_step = 1e300, -1, 0
     for k in range(16):
