@@ -162,19 +162,17 @@ def rdoq(coeffs, levels, n, qp, bit_depth, lam, ctx, chroma, scan4, scan_sb, sig
             coded_sig = not (s == last_sb and k == last_k)  # the last position is implied
             sig_one[g] = lam * bin_cost(ctx, sig_c, 1) / ONE_BIT
             keep_cost[g] = zero_dist[g] + lam * bin_cost(ctx, sig_c, 0) / ONE_BIT
+            gt1_c = GT1 + (16 if chroma else 0) + ctx_set * 4 + greater1
+            gt2_c = GT2 + (4 if chroma else 0) + ctx_set
             if nearest == 0 or nearest >= MAX_RDOQ_LEVEL:
                 level = abs(np.int64(levels[y, x])) if nearest >= MAX_RDOQ_LEVEL else 0
                 if level:
                     keep_cost[g] = 0.0  # out of the model's range: kept as quantised
                 else:
-                    gt1_c = GT1 + (16 if chroma else 0) + ctx_set * 4 + greater1
-                    gt2_c = GT2 + (4 if chroma else 0) + ctx_set
                     err = u - 1.0
                     up_cost[g] = err * err * weight + lam * level_bits(ctx, 1, sig_c, gt1_c, gt2_c, count,
                                                                        first_gt1, rice, True) - keep_cost[g]
             else:
-                gt1_c = GT1 + (16 if chroma else 0) + ctx_set * 4 + greater1
-                gt2_c = GT2 + (4 if chroma else 0) + ctx_set
                 level, best = 0, 1e300
                 low = nearest - 1 if nearest > 1 else (0 if coded_sig else 1)
                 for candidate in range(low, nearest + 1):
