@@ -15,14 +15,18 @@ check that the decoder reproduces the encoder's reconstruction are written once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from codeclab.bitstream import container
 from codeclab.bitstream.container import StreamHeader
 from codeclab.codec import Codec, Media, codec_for_id, get_codec
 from codeclab.errors import BitstreamError, InputError
-from codeclab.io.video import Video
+
+if TYPE_CHECKING:  # torch loads with the first codec that needs it: a classic picture decodes without
+    import numpy as np
+    import torch
+
+    from codeclab.io.video import Video
 
 
 @dataclass
@@ -45,6 +49,8 @@ def encode_image(image: torch.Tensor, codec: str | Codec, quality: float, **opti
     ``options`` are the codec's encoder options (:meth:`Codec.configure`), e.g.
     ``effort="medium"`` for ``overfit``.
     """
+    import torch
+
     codec = _codec(codec)
     if options:
         codec = codec.configure(**options)
@@ -79,16 +85,33 @@ def read_header(data: bytes) -> tuple[container.Container, Codec]:
     return parsed, codec_for_id(parsed.header.codec_id)
 
 
+def is_image(header: StreamHeader) -> bool:
+    """True for a still picture (no frame rate, one frame), False for a sequence."""
+    return header.fps is None and header.frame_count == 1
+
+
+def _check_picture(out, header: StreamHeader):
+    expected = (3 if header.color_format == container.ColorFormat.RGB else 1, header.height, header.width)
+    if tuple(out.shape) != expected:
+        raise BitstreamError(f"decoded picture is {tuple(out.shape)}, the header says {expected}")
+    return out
+
+
+def decode_image_array(data: bytes) -> np.ndarray:
+    """Decode a still picture's ``.clb`` bytes to a (C, H, W) numpy array. Where the codec's
+    decoder runs without torch (``classic``), torch is never imported."""
+    parsed, codec = read_header(data)
+    if not is_image(parsed.header):
+        raise InputError("the stream holds a video, not a still picture")
+    return _check_picture(codec.decode_image_array(parsed.header, parsed.params, parsed.payload), parsed.header)
+
+
 def decode(data: bytes) -> Media:
     """Decode ``.clb`` bytes to a (C, H, W) image tensor or a :class:`Video`."""
     parsed, codec = read_header(data)
     header = parsed.header
-    if header.fps is None and header.frame_count == 1:
-        out = codec.decode_image(header, parsed.params, parsed.payload)
-        expected = (3 if header.color_format == container.ColorFormat.RGB else 1, header.height, header.width)
-        if tuple(out.shape) != expected:
-            raise BitstreamError(f"decoded picture is {tuple(out.shape)}, the header says {expected}")
-        return out
+    if is_image(header):
+        return _check_picture(codec.decode_image(header, parsed.params, parsed.payload), header)
     out = codec.decode_video(header, parsed.params, parsed.payload)
     if (out.num_frames, out.height, out.width) != (header.frame_count, header.height, header.width):
         raise BitstreamError(
@@ -99,6 +122,10 @@ def decode(data: bytes) -> Media:
 
 def same_media(a: Media, b: Media) -> bool:
     """True when two images or videos are sample-for-sample identical."""
+    import torch
+
+    from codeclab.io.video import Video
+
     if isinstance(a, Video) or isinstance(b, Video):
         if not (isinstance(a, Video) and isinstance(b, Video)):
             return False

@@ -26,6 +26,7 @@ from codeclab.errors import InputError, UnsupportedError
 from codeclab.registry import Registry
 
 if TYPE_CHECKING:  # the interface names them; importing torch is left to the codecs that code
+    import numpy as np
     import torch
 
     from codeclab.io.video import Video
@@ -99,6 +100,12 @@ class Codec:
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
         """Decode to a (C, H, W) tensor matching ``header``."""
         raise UnsupportedError(f"codec {self.name} does not code still images")
+
+    def decode_image_array(self, header: StreamHeader, params: bytes, payload: bytes) -> np.ndarray:
+        """:meth:`decode_image` as a (C, H, W) numpy array. Codecs whose decoder needs no
+        torch override it (and derive :meth:`decode_image` from it), so that ``codeclab
+        decode`` of their pictures never imports torch."""
+        return self.decode_image(header, params, payload).numpy()
 
     def image_header(self, image: torch.Tensor) -> StreamHeader:
         """The container header for a still image coded by this codec (RGB 8-bit by default)."""

@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 from codeclab import api
 from codeclab.codec import codec_class, codec_names
@@ -88,3 +89,23 @@ def test_decoding_imports_no_encoder_training_or_evaluation_module(streams):
     assert {stream: modules for stream, modules in bad.items() if modules} == {}
     # the check sees real decoders: the classic stream loaded the classic decoder
     assert "codeclab.classic.decoder.picture" in loaded["classic.image.clb"] + loaded.get("classic.video.clb", [])
+
+
+CLI_DECODE = textwrap.dedent("""
+    import sys
+    from codeclab.cli import main
+    code = main(["decode", sys.argv[1], "-o", sys.argv[2]])
+    print(code, "torch" in sys.modules)
+""")
+
+
+def test_cli_decodes_a_classic_picture_without_torch(streams, tmp_path):
+    """Start-up is most of a classic decode: ``codeclab decode`` of a picture never loads torch."""
+    classic = next(p for p in streams[0] if p.name == "classic.image.clb")
+    out = tmp_path / "decoded.png"
+    result = subprocess.run([sys.executable, "-c", CLI_DECODE, str(classic), str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["0", "False"]
+    decoded = read_image(out)
+    assert torch.equal(decoded, api.decode(classic.read_bytes()))

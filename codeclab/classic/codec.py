@@ -29,6 +29,7 @@ from codeclab.codec import Codec, Encoded, register
 from codeclab.errors import BitstreamError
 
 if TYPE_CHECKING:  # the coding tools load when a picture is coded, not when the codec is listed
+    import numpy as np
     import torch
 
     from codeclab.classic.common.tools import PictureFilter
@@ -97,15 +98,21 @@ class ClassicCodec(Codec):
         return Encoded(params.pack(), payload, recon, stats)
 
     def decode_image(self, header: StreamHeader, params: bytes, payload: bytes) -> torch.Tensor:
+        import torch
+
+        return torch.from_numpy(self.decode_image_array(header, params, payload))
+
+    def decode_image_array(self, header: StreamHeader, params: bytes, payload: bytes) -> np.ndarray:
+        """The picture in numba and numpy only: ``codeclab decode`` imports no torch."""
         from codeclab.classic.common.parameters import PictureParams
-        from codeclab.classic.common.rgb import planes_to_rgb
+        from codeclab.classic.common.rgb_output import planes_to_rgb_array
         from codeclab.classic.decoder.picture import decode_planes
 
         picture_params = PictureParams.unpack(params)
         if header.bit_depth != 8:
             raise BitstreamError(f"classic pictures are 8-bit, the header says {header.bit_depth}")
-        return planes_to_rgb(decode_planes(picture_params, payload, header.height, header.width),
-                             header.height, header.width, picture_params.matrix)
+        return planes_to_rgb_array(decode_planes(picture_params, payload, header.height, header.width),
+                                   header.height, header.width, picture_params.matrix)
 
     def encode_video(self, video: Video, quality: float, *, intra_period: int = 32) -> Encoded:
         from codeclab.classic.encoder.sequence import encode_sequence

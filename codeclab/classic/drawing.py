@@ -31,7 +31,7 @@ from codeclab.classic.common.nnintra import NN_MODE_BASE
 from codeclab.classic.common.parameters import PictureParams, SequenceParams
 from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.classic.common.picture import AMVP, INTRA, MERGE, SKIP
-from codeclab.classic.common.reference.intra import INTRA_PRED_ANGLE
+from codeclab.classic.common.tables import INTRA_PRED_ANGLE
 from codeclab.classic.common.rgb import planes_to_rgb
 from codeclab.classic.common.tools import split_side_info
 from codeclab.classic.decoder.picture import decode_payload

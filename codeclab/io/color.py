@@ -38,12 +38,15 @@ Two paths compute it on ``(..., 3, H, W)`` tensors:
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from codeclab.bitstream.container import Matrix
 from codeclab.errors import InputError
+
+if TYPE_CHECKING:  # the tensor paths import torch when called: the numpy path needs none
+    import torch
 
 #: (Kr, Kb) of each colour matrix (BT.601-7 §2.5.1, BT.709-6 §3.2).
 KR_KB = {Matrix.BT601: (0.299, 0.114), Matrix.BT709: (0.2126, 0.0722)}
@@ -96,6 +99,8 @@ def code_value_transform(matrix: Matrix, full_range: bool, bit_depth: int) -> tu
 
 def _apply(matrix: np.ndarray, offsets: np.ndarray, x: torch.Tensor) -> torch.Tensor:
     """``matrix @ x + offsets`` over the channel dimension -3 of a float tensor."""
+    import torch
+
     m = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
     o = torch.as_tensor(offsets, dtype=x.dtype, device=x.device)
     return torch.einsum("ij,...jhw->...ihw", m, x) + o[:, None, None]
@@ -157,7 +162,9 @@ def _fixed_point_apply(x: torch.Tensor, coefficients, subtract: tuple[int, ...],
     the result is the same on any device and in any summation order (and CUDA, unlike the
     CPU, has no integer matrix product).
     """
-    bias = [(1 << (FRACTION_BITS - 1)) - sum(c * s for c, s in zip(row, subtract)) for row in coefficients]
+    import torch
+
+    bias = _rounding_bias(coefficients, subtract)
 
     def column(values) -> torch.Tensor:  # one number per output channel, broadcast over H, W
         return torch.tensor(values, dtype=torch.float64, device=x.device)[:, None, None]
@@ -168,7 +175,14 @@ def _fixed_point_apply(x: torch.Tensor, coefficients, subtract: tuple[int, ...],
     return out.clamp_(0, (1 << bit_depth) - 1).to(torch.uint8 if bit_depth <= 8 else torch.uint16)
 
 
+def _rounding_bias(coefficients, subtract: tuple[int, ...]) -> list[int]:
+    """``2^(F-1) - C subtract`` per output row: the rounding constant with the input offset folded in."""
+    return [(1 << (FRACTION_BITS - 1)) - sum(c * s for c, s in zip(row, subtract)) for row in coefficients]
+
+
 def _check_integer(x: torch.Tensor, what: str) -> None:
+    import torch
+
     _check_channels(x, what)
     if x.is_floating_point() or x.dtype == torch.bool or x.is_complex():
         raise InputError(f"the integer path needs an integer {what} tensor, got {x.dtype}")
@@ -188,3 +202,17 @@ def ycbcr_to_rgb_int(ycbcr: torch.Tensor, matrix: str | Matrix = "bt709", full_r
     _check_integer(ycbcr, "YCbCr")
     coefficients, offsets = fixed_point_transform(as_matrix(matrix), bool(full_range), bit_depth, True)
     return _fixed_point_apply(ycbcr, coefficients, offsets, (0, 0, 0), bit_depth)
+
+
+def ycbcr_to_rgb_int_array(ycbcr: np.ndarray, matrix: str | Matrix = "bt709", full_range: bool = True,
+                           bit_depth: int = 8) -> np.ndarray:
+    """:func:`ycbcr_to_rgb_int` on a (3, H, W) integer numpy array, in int64: the same integers
+    (both paths compute the exact ``floor``), for decoders that run without torch."""
+    if ycbcr.ndim != 3 or ycbcr.shape[0] != 3 or ycbcr.dtype.kind not in "iu":
+        raise InputError(f"expected a (3, H, W) integer YCbCr array, got {ycbcr.shape} {ycbcr.dtype}")
+    coefficients, offsets = fixed_point_transform(as_matrix(matrix), bool(full_range), bit_depth, True)
+    matrix_ = np.array(coefficients, dtype=np.int64)
+    bias = np.array(_rounding_bias(coefficients, offsets), dtype=np.int64)[:, None, None]
+    acc = np.einsum("ij,jhw->ihw", matrix_, ycbcr.astype(np.int64)) + bias
+    out = np.clip(acc >> FRACTION_BITS, 0, (1 << bit_depth) - 1)  # >> floors negative sums too
+    return out.astype(np.uint8 if bit_depth <= 8 else np.uint16)

@@ -28,7 +28,6 @@ cannot write) with the small PNG encoder below (W3C PNG 3rd ed.: §5.3 chunks, �
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import sys
@@ -43,7 +42,7 @@ from PIL import Image, UnidentifiedImageError
 
 from codeclab.bitstream.container import MAX_DIMENSION, MAX_PIXELS_PER_FRAME
 from codeclab.errors import InputError
-from codeclab.io.files import atomic_write
+from codeclab.io.png import png_array_bytes, write_png_bytes
 
 Note = Callable[[str], None]
 
@@ -230,47 +229,17 @@ def image_to_numpy(image: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(image.detach().cpu().permute(1, 2, 0).numpy())
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    """Length, type, data, CRC-32 of type + data (PNG §5.3)."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_16bit_bytes(samples: np.ndarray) -> bytes:
-    """A 16-bit grey or RGB PNG of (H, W, 1|3) uint16 samples.
-
-    Every row uses filter type 1 (Sub): each byte minus the byte one pixel to its left,
-    modulo 256, which numpy does for all rows at once; samples are big-endian (PNG §7.1).
-    """
-    height, width, channels = samples.shape
-    raw = samples.astype(">u2").view(np.uint8).reshape(height, width * channels * 2)
-    bytes_per_pixel = 2 * channels
-    filtered = raw.copy()
-    filtered[:, bytes_per_pixel:] -= raw[:, :-bytes_per_pixel]  # uint8 arithmetic wraps mod 256
-    rows = np.concatenate([np.full((height, 1), 1, np.uint8), filtered], axis=1)
-    color_type = 0 if channels == 1 else 2  # greyscale / truecolour
-    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _png_chunk(b"IEND", b""))
-
-
 def png_bytes(image: torch.Tensor) -> bytes:
     """The PNG file of a (1|3, H, W) uint8 or uint16 tensor."""
     if image.dim() != 3 or image.shape[0] not in (1, 3) or image.shape[1] == 0 or image.shape[2] == 0:
         raise InputError(f"expected a (1|3, H, W) image to write as PNG, got shape {tuple(image.shape)}")
     if image.dtype not in (torch.uint8, torch.uint16):
         raise InputError(f"PNG holds uint8 or uint16 samples, got {image.dtype}")
-    samples = image_to_numpy(image)
-    if image.dtype == torch.uint16:
-        return png_16bit_bytes(samples)
-    buffer = io.BytesIO()
-    Image.fromarray(samples[:, :, 0] if samples.shape[2] == 1 else samples).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_array_bytes(image_to_numpy(image))
 
 
 def write_png(path: str | os.PathLike, image: torch.Tensor) -> None:
     """Write a (1|3, H, W) uint8/uint16 tensor as PNG, atomically (no partial file on failure)."""
-    data = png_bytes(image)
-    try:
-        atomic_write(path, data)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or _one_line(exc)}") from None
+    write_png_bytes(path, png_bytes(image))
+
+

@@ -9,7 +9,8 @@ from PIL import Image
 
 from codeclab.bitstream.container import Matrix
 from codeclab.errors import InputError
-from codeclab.io.color import fixed_point_transform, rgb_to_ycbcr, rgb_to_ycbcr_int, ycbcr_to_rgb, ycbcr_to_rgb_int
+from codeclab.io.color import (fixed_point_transform, rgb_to_ycbcr, rgb_to_ycbcr_int, ycbcr_to_rgb, ycbcr_to_rgb_int,
+                               ycbcr_to_rgb_int_array)
 
 CONFIGS = [(m, full) for m in ("bt601", "bt709") for full in (True, False)]
 
@@ -154,3 +155,20 @@ def test_bad_arguments_raise_input_error(crop):
         rgb_to_ycbcr_int(crop.float())
     with pytest.raises(InputError, match="3, H, W"):
         rgb_to_ycbcr_int(crop[:2])
+
+
+@pytest.mark.parametrize("matrix", ["bt601", "bt709"])
+@pytest.mark.parametrize("full_range", [True, False])
+@pytest.mark.parametrize("bit_depth", [8, 10])
+def test_numpy_inverse_equals_the_tensor_path(matrix, full_range, bit_depth):
+    rng = np.random.default_rng(bit_depth)
+    codes = rng.integers(0, 2 ** bit_depth, size=(3, 67, 45)).astype(np.uint16)
+    codes[:, 0, :3] = [[0, 2 ** bit_depth - 1, 2 ** (bit_depth - 1)]] * 3  # extremes and grey
+    expected = ycbcr_to_rgb_int(torch.from_numpy(codes.astype(np.int32)), matrix, full_range, bit_depth).numpy()
+    got = ycbcr_to_rgb_int_array(codes, matrix, full_range, bit_depth)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_numpy_inverse_rejects_float_arrays():
+    with pytest.raises(InputError):
+        ycbcr_to_rgb_int_array(np.zeros((3, 2, 2)))

@@ -24,7 +24,7 @@ import numpy as np
 
 from codeclab.classic.common.picture import Picture
 from codeclab.classic.common.reconstruct import chroma_qp
-from codeclab.classic.common.reference.deblock import BETA_TABLE, TC_TABLE
+from codeclab.classic.common.tables import BETA_TABLE, TC_TABLE
 from codeclab.kernels import kernel
 
 BETA = np.array(BETA_TABLE, dtype=np.int64)

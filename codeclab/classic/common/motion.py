@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from codeclab.classic.common.reference.interp import CHROMA_FILTERS, LUMA_FILTERS
+from codeclab.classic.common.tables import CHROMA_FILTER_TAPS, LUMA_FILTER_TAPS
 from codeclab.kernels import kernel
 
-LUMA_TAPS = LUMA_FILTERS.numpy().astype(np.int64)      # (4, 8): quarter-sample phases
-CHROMA_TAPS = CHROMA_FILTERS.numpy().astype(np.int64)  # (8, 4): eighth-sample phases
+LUMA_TAPS = np.array(LUMA_FILTER_TAPS, dtype=np.int64)      # (4, 8): quarter-sample phases
+CHROMA_TAPS = np.array(CHROMA_FILTER_TAPS, dtype=np.int64)  # (8, 4): eighth-sample phases
 #: Largest block one call predicts (a 64x64 CU), plus the filter's extra rows and columns.
 MAX_BLOCK = 64
 

@@ -28,9 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_predict
-from codeclab.classic.common.reference.intra import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE
-from codeclab.classic.common.reference.quant import LEVEL_SCALES, QUANT_SCALES
-from codeclab.classic.common.reference.transform import DST4_MATRIX, transform_matrix
+from codeclab.classic.common.tables import (DST4_MATRIX, INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE, LEVEL_SCALES,
+                                            QUANT_SCALES, dct_rows)
 from codeclab.kernels import kernel
 
 PLANAR, DC, HORIZONTAL, DIAGONAL, VERTICAL = 0, 1, 10, 18, 26
@@ -51,7 +50,7 @@ MATRICES = np.zeros((6, 32, 32), dtype=np.int64)
 MATRICES[0, :4, :4] = np.array(DST4_MATRIX)
 for _log2 in range(2, 6):
     _n = 1 << _log2
-    MATRICES[_log2, :_n, :_n] = transform_matrix(_n).numpy()
+    MATRICES[_log2, :_n, :_n] = np.array(dct_rows(_n))
 COEFF_MIN, COEFF_MAX = -32768, 32767
 
 

@@ -11,8 +11,9 @@ import torch
 
 from codeclab.bitstream.container import Matrix
 from codeclab.classic.common.partition import CTU_SIZE
-from codeclab.io.chroma import downsample_chroma, upsample_chroma
-from codeclab.io.color import rgb_to_ycbcr_int, ycbcr_to_rgb_int
+from codeclab.classic.common.rgb_output import planes_to_rgb_array
+from codeclab.io.chroma import downsample_chroma
+from codeclab.io.color import rgb_to_ycbcr_int
 from codeclab.io.padding import pad_to_multiple
 
 SITING = "center"
@@ -30,12 +31,6 @@ def rgb_to_planes(image: torch.Tensor, matrix: Matrix) -> tuple[np.ndarray, np.n
 
 def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
                   matrix: Matrix) -> torch.Tensor:
-    """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB."""
-    chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
-    y = torch.from_numpy(planes[0][:height, :width].astype(np.uint8))
-    cb, cr = (torch.from_numpy(p[:chroma_h, :chroma_w].astype(np.uint8)) for p in planes[1:])
-    cb = upsample_chroma(cb, height, width, SITING)
-    cr = upsample_chroma(cr, height, width, SITING)
-    return ycbcr_to_rgb_int(torch.stack([y, cb, cr]), matrix, full_range=True)
-
-
+    """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB tensor: the numpy
+    output stage the decoder runs (:mod:`.rgb_output`), so encoder and decoder share it."""
+    return torch.from_numpy(planes_to_rgb_array(planes, height, width, matrix))

@@ -50,19 +50,11 @@ from collections.abc import Callable
 
 import torch
 
+from codeclab.classic.common.tables import BETA_TABLE, TC_TABLE  # noqa: F401 (part of this module's interface)
+
 from codeclab.classic.common.reference.quant import chroma_qp
 
-#: beta' for Q = 0..51 (H.265 Table 8-12).
-BETA_TABLE = (
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-    16, 17, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56,
-    58, 60, 62, 64,
-)  # fmt: skip
-#: tC' for Q = 0..53 (H.265 Table 8-12).
-TC_TABLE = (
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2,
-    2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 7, 8, 9, 10, 11, 13, 14, 16, 18, 20, 22, 24,
-)  # fmt: skip
+#: BETA_TABLE, TC_TABLE (H.265 Table 8-12): :mod:`codeclab.classic.common.tables`.
 
 _CHROMA_ARRAY_TYPE = {(2, 2): 1, (2, 1): 2, (1, 1): 3}
 

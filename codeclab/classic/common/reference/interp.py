@@ -57,35 +57,13 @@ from __future__ import annotations
 
 import torch
 
+from codeclab.classic.common.tables import CHROMA_FILTER_TAPS, LUMA_FILTER_TAPS
+
 LUMA_FRAC_BITS = 2
 CHROMA_FRAC_BITS = 3
 
-# Row f = the filter for fractional position f / 4; row 0 is the integer position (64 delta),
-# which makes the integer cases fall out of the same separable computation.
-LUMA_FILTERS = torch.tensor(
-    [
-        [0, 0, 0, 64, 0, 0, 0, 0],
-        [-1, 4, -10, 58, 17, -5, 1, 0],
-        [-1, 4, -11, 40, 40, -11, 4, -1],
-        [0, 1, -5, 17, 58, -10, 4, -1],
-    ],
-    dtype=torch.int64,
-)
-
-# Row f = the filter for fractional position f / 8 (Table 8-13); row 0 the integer position.
-CHROMA_FILTERS = torch.tensor(
-    [
-        [0, 64, 0, 0],
-        [-2, 58, 10, -2],
-        [-4, 54, 16, -2],
-        [-6, 46, 28, -4],
-        [-4, 36, 36, -4],
-        [-4, 28, 46, -6],
-        [-2, 16, 54, -4],
-        [-2, 10, 58, -2],
-    ],
-    dtype=torch.int64,
-)
+LUMA_FILTERS = torch.tensor(LUMA_FILTER_TAPS, dtype=torch.int64)
+CHROMA_FILTERS = torch.tensor(CHROMA_FILTER_TAPS, dtype=torch.int64)
 
 INTERMEDIATE_BITS = 14
 MIN_BIT_DEPTH, MAX_BIT_DEPTH = 8, 14

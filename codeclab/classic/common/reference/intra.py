@@ -54,22 +54,18 @@ from functools import cache
 import numpy as np
 import torch
 
+from codeclab.classic.common.tables import INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE  # noqa: F401 (part of this module's interface)
+
 PLANAR, DC, HORIZONTAL, DIAGONAL, VERTICAL = 0, 1, 10, 18, 26
 NUM_MODES = 35
 BLOCK_SIZES = (4, 8, 16, 32)
 
-#: intraPredAngle for modes 2..34 (H.265 Table 8-4), index ``mode - 2``.
-INTRA_PRED_ANGLE = (
-    32, 26, 21, 17, 13, 9, 5, 2, 0, -2, -5, -9, -13, -17, -21, -26,
-    -32, -26, -21, -17, -13, -9, -5, -2, 0, 2, 5, 9, 13, 17, 21, 26, 32,
-)  # fmt: skip
+#: INTRA_PRED_ANGLE, INTRA_HOR_VER_DIST_THRES: :mod:`codeclab.classic.common.tables`.
 #: invAngle = round(256 * 32 / intraPredAngle) for the negative angles, modes 11..25 (Table 8-5).
 INV_ANGLE = {
     11: -4096, 12: -1638, 13: -910, 14: -630, 15: -482, 16: -390, 17: -315, 18: -256,
     19: -315, 20: -390, 21: -482, 22: -630, 23: -910, 24: -1638, 25: -4096,
 }  # fmt: skip
-#: intraHorVerDistThres[nTbS] of §8.4.4.2.3 (no smoothing at all for 4x4).
-INTRA_HOR_VER_DIST_THRES = {8: 7, 16: 1, 32: 0}
 
 #: intra_chroma_pred_mode 0..3 -> mode (Table 8-2); 4 is DM, the luma mode itself.
 CHROMA_MODES = (PLANAR, VERTICAL, HORIZONTAL, DC)

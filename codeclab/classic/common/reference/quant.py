@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import torch
 
-#: Forward scale per ``qP % 6`` (HM ``g_quantScales``).
-QUANT_SCALES = (26214, 23302, 20560, 18396, 16384, 14564)
-#: Inverse scale per ``qP % 6`` (H.265 §8.6.3 ``levelScale``, HM ``g_invQuantScales``).
-LEVEL_SCALES = (40, 45, 51, 57, 64, 72)
+from codeclab.classic.common.tables import LEVEL_SCALES, QUANT_SCALES  # noqa: F401 (part of this module's interface)
+
+#: QUANT_SCALES (HM ``g_quantScales``), LEVEL_SCALES (``levelScale``): :mod:`codeclab.classic.common.tables`.
 #: Precision of :data:`QUANT_SCALES` in bits (HM ``QUANT_SHIFT``).
 QUANT_SHIFT = 14
 #: Precision of :data:`LEVEL_SCALES` in bits (HM ``IQUANT_SHIFT``): ``levelScale[4] = 64``.
