@@ -14,12 +14,17 @@ For each Kodak picture (768 x 512, either orientation) this measures
   ``codeclab bench`` output's ``bitstreams/overfit``), median of ``--repeats``, at ``--threads``,
   and whether it equals a one-thread decode of the same file;
 
+with ``--compare-precision`` the step also in float32 throughout (the encoder trains its wide
+hidden layers in bfloat16 where the CPU has it), and with ``--parallel N`` the step timed in N
+processes at once, as ``codeclab bench --jobs N`` runs encodes (cores that share caches and
+memory bandwidth slow each other down);
+
 and states the decoder's multiply-accumulates per pixel (ARM over every latent, upsampling,
 synthesis: :meth:`~codeclab.learned.overfit.architecture.Architecture.macs_per_pixel`).
 ``--threads`` sets ``torch.set_num_threads`` (default 1: ``codeclab bench --jobs 2`` runs one
 thread per encode on two cores).
 
-    python benchmarks/overfit_speed.py [--images 3] [--threads 1] [--steps 10]
+    python benchmarks/overfit_speed.py [--images 3] [--threads 1] [--steps 10] [--compare-precision] [--parallel 2]
                                        [--encode --effort fast --quality 4] [--streams DIR] [--json out.json]
 """
 
@@ -45,6 +50,7 @@ from peers import KODAK, SAMPLES  # noqa: E402
 from codeclab import api  # noqa: E402
 from codeclab.codec import get_codec  # noqa: E402
 from codeclab.io import read_image  # noqa: E402
+from codeclab.learned.overfit import encoder  # noqa: E402
 from codeclab.learned.overfit.encoder import _State, _train, effort_of, initial_parameters  # noqa: E402
 
 
@@ -59,6 +65,26 @@ def step_seconds(image: torch.Tensor, steps: int, effort) -> float:
         t0 = time.perf_counter()
         _train(state, target, 1e-3, 1, effort.learning_rate, "soft", (0.3, 0.3))
         times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def step_seconds_in(path: str, steps: int, effort_name: str, bf16: bool, threads: int, start_at: float) -> float:
+    """:func:`step_seconds` in a worker process (for ``--parallel``), from the common
+    wall-clock ``start_at`` on, so that the workers really run at the same time."""
+    torch.set_num_threads(threads)
+    encoder.TRAINING_BF16 = bf16
+    image = read_image(path)
+    time.sleep(max(start_at - time.time(), 0.0))
+    return step_seconds(image, steps, effort_of(effort_name))
+
+
+def parallel_step_seconds(path: Path, steps: int, effort_name: str, bf16: bool, threads: int, workers: int) -> float:
+    """Median over ``workers`` processes timing the step at the same time."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        start_at = time.time() + 20.0  # after every worker has imported torch and CodecLab
+        times = pool.starmap(step_seconds_in, [(str(path), steps, effort_name, bf16, threads, start_at)] * workers)
     return statistics.median(times)
 
 
@@ -92,6 +118,8 @@ def main() -> int:
     p.add_argument("--quality", type=float, default=4.0)
     p.add_argument("--repeats", type=int, default=3, help="decodes per picture")
     p.add_argument("--streams", help="time the decoding of the .clb files under this folder instead")
+    p.add_argument("--compare-precision", action="store_true", help="also time the step in float32 throughout")
+    p.add_argument("--parallel", type=int, default=0, metavar="N", help="also time the step in N processes at once")
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
     if args.streams:
@@ -113,6 +141,16 @@ def main() -> int:
         image = read_image(path)
         row = {"image": path.name, "pixels": image.shape[1] * image.shape[2],
                "step_s": step_seconds(image, args.steps, effort)}
+        if args.compare_precision:
+            encoder.TRAINING_BF16 = False
+            row["step_s_float32"] = step_seconds(image, args.steps, effort)
+            encoder.TRAINING_BF16 = True
+        if args.parallel:
+            row[f"step_s_{args.parallel}_at_once"] = parallel_step_seconds(path, args.steps, effort.name, True,
+                                                                           args.threads, args.parallel)
+            if args.compare_precision:
+                row[f"step_s_float32_{args.parallel}_at_once"] = parallel_step_seconds(
+                    path, args.steps, effort.name, False, args.threads, args.parallel)
         if args.encode:
             codec = get_codec("overfit").configure(effort=args.effort)
             t0 = time.perf_counter()
@@ -134,6 +172,9 @@ def main() -> int:
     summary = {"threads": args.threads, "effort": effort.name, "step_s": step, "iterations_per_s": 1.0 / step,
                "mac_per_pixel": effort.architecture.macs_per_pixel(),
                "iterations": effort.total_iterations}
+    for key in rows[0]:
+        if key.startswith("step_s_"):
+            summary[key] = statistics.median(r[key] for r in rows)
     if args.encode:
         summary.update(encode_s=statistics.median(r["encode_s"] for r in rows),
                        decode_s=statistics.median(r["decode_s"] for r in rows),
@@ -143,6 +184,9 @@ def main() -> int:
     if args.encode:
         line += f" {summary['encode_s']:>9.1f} {summary['decode_s']:>9.3f} {str(summary['exact']):>6}"
     print(line + f"   (medians over {len(rows)} pictures; load {os.getloadavg()[0]:.2f})")
+    for key, value in summary.items():
+        if key.startswith("step_s_"):
+            print(f"{key}: {value:.4f} s/iter")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": platform.processor() or platform.machine(),
                                                "summary": summary, "images": rows}, indent=1))

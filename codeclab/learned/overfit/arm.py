@@ -55,11 +55,20 @@ def contexts(y: Tensor) -> Tensor:
     return torch.stack(cols, dim=-1).reshape(h * w, len(CONTEXT))
 
 
-def arm_float(ctx: Tensor, p: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-    """(mu, t) of every context row."""
-    h = torch.relu(F.linear(ctx, p["arm.0.weight"], p["arm.0.bias"]))
-    h = torch.relu(F.linear(h, p["arm.1.weight"], p["arm.1.bias"]))
-    out = F.linear(h, p["arm.2.weight"], p["arm.2.bias"])
+def arm_float(ctx: Tensor, p: dict[str, Tensor], hidden_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """(mu, t) of every context row.
+
+    ``hidden_dtype`` (e.g. ``torch.bfloat16``) runs the two hidden layers in that type (the
+    products still accumulate in float32), the output layer in float32: the encoder's
+    optimisation is faster on CPUs with bfloat16 units, and the coded integers do not
+    depend on it.
+    """
+    dtype = ctx.dtype if hidden_dtype is None else hidden_dtype
+    h = ctx.to(dtype)
+    for layer in ("arm.0", "arm.1"):
+        h = torch.relu(F.linear(h, p[f"{layer}.weight"].to(dtype), p[f"{layer}.bias"].to(dtype)))
+    weight = p["arm.2.weight"]
+    out = F.linear(h.to(weight.dtype), weight, p["arm.2.bias"])
     return out[:, 0], out[:, 1]
 
 

@@ -20,7 +20,9 @@ Encoding *is* training (Ladune et al., "COOL-CHIC", ICCV 2023; Kim et al., "C3",
                 reconstruction is the decoder's own :func:`.decoder.reconstruct`
 
 An :class:`Effort` preset sets the iteration counts. Runs on the CPU, or on a GPU with
-``device="cuda"``; the coded stream does not depend on where it was optimised.
+``device="cuda"``. On CPUs with native bfloat16 the wide hidden layers (ARM, first synthesis
+layer) train in bfloat16 and the narrow ones channels-last; the coded integers and the
+decoder do not depend on how the encoder computed.
 """
 
 from __future__ import annotations
@@ -79,15 +81,26 @@ def quantize_latent(y: Tensor, mode: str, temperature: float = 0.1, noise: float
     return y + (torch.round(y) - y).detach()
 
 
-def forward(latents: list[Tensor], nets: dict[str, Tensor], height: int, width: int) -> tuple[Tensor, Tensor]:
-    """(RGB picture (3, H, W), total latent bits) of quantised latents."""
-    ctx = torch.cat([contexts(y) for y in latents])
+def forward(latents: list[Tensor], nets: dict[str, Tensor], height: int, width: int,
+            hidden_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """(RGB picture (3, H, W), total latent bits) of quantised latents; ``hidden_dtype``
+    as :func:`.arm.arm_float` (the optimisation uses :func:`training_dtype`)."""
+    ctx = torch.cat([contexts(y if hidden_dtype is None else y.to(hidden_dtype)) for y in latents])
     values = torch.cat([y.reshape(-1) for y in latents])
-    mu, t = arm_float(ctx, nets)
+    mu, t = arm_float(ctx, nets, hidden_dtype)
     bits = laplace_bits(values, mu, t).sum()
     x = combine([y[None, None] for y in latents], nets["upsample.taps"])
-    x = synthesize(x, nets)[0, :, :height, :width]
+    x = synthesize(x, nets, hidden_dtype=hidden_dtype)[0, :, :height, :width]
     return x, bits
+
+
+def training_dtype(device: torch.device) -> torch.dtype | None:
+    """bfloat16 for the wide hidden layers where the CPU multiplies it natively (AVX-512
+    BF16 or AMX), else none: emulated bfloat16 would be slower than float32."""
+    if device.type != "cpu":
+        return None
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native else None
 
 
 def rd_loss(x: Tensor, target: Tensor, bits: Tensor, lmbda: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -97,6 +110,10 @@ def rd_loss(x: Tensor, target: Tensor, bits: Tensor, lmbda: float) -> tuple[Tens
 
 
 # -- the optimisation -------------------------------------------------------------------------
+
+#: Run the wide hidden layers in bfloat16 where the CPU has it (:func:`training_dtype`):
+#: faster steps (benchmarks/overfit_speed.py --compare-precision measures by how much).
+TRAINING_BF16 = True
 
 #: Learning rate of the latents relative to the networks'.
 LATENT_LR_SCALE = 6.0
@@ -124,6 +141,7 @@ def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: flo
     groups = [{"params": state.latents, "scale": LATENT_LR_SCALE}, {"params": list(state.nets.values()), "scale": 1.0}]
     optimiser = torch.optim.Adam(groups, lr=lr)
     height, width = target.shape[-2:]
+    hidden_dtype = training_dtype(target.device) if TRAINING_BF16 else None
     best, best_loss, loss = None, math.inf, torch.tensor(math.inf)
     for i in range(iterations):
         frac = i / max(iterations - 1, 1)
@@ -132,16 +150,16 @@ def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: flo
         temperature = temperatures[0] + (temperatures[1] - temperatures[0]) * frac
         noise = noises[0] + (noises[1] - noises[0]) * frac
         y_hat = [quantize_latent(y, mode, temperature, noise, generator) for y in state.latents]
-        x, bits = forward(y_hat, state.nets, height, width)
+        x, bits = forward(y_hat, state.nets, height, width, hidden_dtype)
         loss, mse, bpp = rd_loss(x, target, bits, lmbda)
+        if keep_best and loss.item() < best_loss:  # the state that gave this loss, before the step
+            best, best_loss = state.clone(), loss.item()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         with torch.no_grad():
             for y in state.latents:
                 y.clamp_(-LATENT_LIMIT, LATENT_LIMIT)
-        if keep_best and loss.item() < best_loss:
-            best, best_loss = state.clone(), loss.item()
         if progress is not None:
             progress.update(1)
             if i % 20 == 0:

@@ -77,17 +77,29 @@ def combine(latents: list[Tensor], taps: Tensor, shift: int | None = None) -> Te
     return x
 
 
-def _conv(x: Tensor, p: dict[str, Tensor], name: str, shifts: dict[str, int] | None) -> Tensor:
-    weight = p[f"{name}.weight"]
+def _conv(x: Tensor, p: dict[str, Tensor], name: str, shifts: dict[str, int] | None,
+          dtype: torch.dtype | None = None) -> Tensor:
+    weight, bias = p[f"{name}.weight"], p[f"{name}.bias"]
     if weight.shape[-1] == 3:
         x = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    return _finish(F.conv2d(x, weight, p[f"{name}.bias"]), None if shifts is None else shifts[name])
+    if shifts is None and (weight.shape[-1] == 3 or dtype is not None or _channels_last(x)):
+        x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast path for these layers
+    if dtype is not None:
+        x, weight, bias = x.to(dtype), weight.to(dtype), bias.to(dtype)
+    return _finish(F.conv2d(x, weight, bias), None if shifts is None else shifts[name])
 
 
-def synthesize(x: Tensor, p: dict[str, Tensor], shifts: dict[str, int] | None = None) -> Tensor:
+def _channels_last(x: Tensor) -> bool:
+    return x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
+
+
+def synthesize(x: Tensor, p: dict[str, Tensor], shifts: dict[str, int] | None = None,
+               hidden_dtype: torch.dtype | None = None) -> Tensor:
     """The synthesis network on combined latents (module docstring); ``shifts`` selects the
-    integer arithmetic (per layer ``k_w``; ``p`` then holds integer weights and prepared biases)."""
-    x = torch.relu(_conv(x, p, "synthesis.0", shifts))
+    integer arithmetic (per layer ``k_w``; ``p`` then holds integer weights and prepared biases).
+    ``hidden_dtype`` (training only, e.g. ``torch.bfloat16``) runs the wide first layer in
+    that type, as :func:`.arm.arm_float` does."""
+    x = torch.relu(_conv(x, p, "synthesis.0", shifts, hidden_dtype)).to(x.dtype)
     x = _conv(x, p, "synthesis.1", shifts)
     x = torch.relu(x + _conv(x, p, "synthesis.2", shifts))
     return x + _conv(x, p, "synthesis.3", shifts)
