@@ -40,7 +40,7 @@ from typing import Literal
 
 import torch
 
-from codeclab.classic.common.tables import _DCT32_COLUMNS_0_TO_15, _DCT32_COLUMNS_16_TO_31, DST4_MATRIX, TRANSFORM_SIZES
+from codeclab.classic.common.tables import DST4_MATRIX, TRANSFORM_SIZES, dct_rows
 
 TransformKind = Literal["dct", "dst", "skip"]
 
@@ -54,9 +54,7 @@ COEFF_MIN, COEFF_MAX = -32768, 32767
 
 @cache
 def _dct32() -> torch.Tensor:
-    left = torch.tensor(_DCT32_COLUMNS_0_TO_15, dtype=torch.int32)
-    right = torch.tensor(_DCT32_COLUMNS_16_TO_31, dtype=torch.int32)
-    return torch.cat([left, right], dim=1)
+    return torch.tensor(dct_rows(32), dtype=torch.int32)
 
 
 @cache
