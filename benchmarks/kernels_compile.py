@@ -19,7 +19,7 @@ Commands (``--commands``, default all):
     decode     codeclab decode of the image stream above, in its own empty cache
     warmup     codeclab warmup (every job, on every core)
 
-    python benchmarks/kernels_compile.py [--commands image,video] [--peer-opt 3] [--json out.json]
+    python benchmarks/kernels_compile.py [--commands image,video] [--peer-opt 3] [--per-kernel 25] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,17 +38,32 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "codeclab" / "data" / "samples"
 
 #: Counts the kernel versions numba compiles in the child, then runs the CLI.
+#: With ``--per-kernel`` it also times every compilation: numba's compile events nest (a
+#: kernel's callees compile inside it), so each version's *own* time is its span minus the
+#: spans of the compilations nested in it.
 CHILD = """
-import sys
+import json, sys, time
 from numba.core import event
-count = [0]
+count, stack, own = [0], [], {}
 class Count(event.Listener):
-    def on_start(self, ev): pass
-    def on_end(self, ev): count[0] += 1
+    def on_start(self, ev):
+        stack.append([time.perf_counter(), 0.0])
+    def on_end(self, ev):
+        count[0] += 1
+        start, nested = stack.pop()
+        span = time.perf_counter() - start
+        if stack:
+            stack[-1][1] += span
+        f = ev.data["dispatcher"].py_func
+        key = f"{f.__module__}.{f.__qualname__}"
+        entry = own.setdefault(key, [0.0, 0])
+        entry[0] += span - nested
+        entry[1] += 1
 event.register("numba:compile", Count())
 from codeclab.cli import main
 code = main(sys.argv[1:])
 print("KERNELS", count[0], file=sys.stderr)
+print("PROFILE", json.dumps(own), file=sys.stderr)
 sys.exit(code)
 """
 
@@ -64,8 +79,9 @@ def commands(out: Path) -> dict[str, list[list[str]]]:
             "warmup": [["warmup", "--no-progress"]]}
 
 
-def run(arguments: list[str], cache: Path, opt: int | None) -> tuple[float, int]:
-    """(wall seconds, kernel versions compiled) of one CLI run with the given numba cache."""
+def run(arguments: list[str], cache: Path, opt: int | None) -> tuple[float, int, dict]:
+    """(wall seconds, kernel versions compiled, {kernel: [own compile s, versions]}) of one
+    CLI run with the given numba cache."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
     env.pop("NUMBA_OPT", None)
     if opt is not None:
@@ -76,7 +92,9 @@ def run(arguments: list[str], cache: Path, opt: int | None) -> tuple[float, int]
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(arguments)} failed:\n{done.stderr[-2000:]}")
     kernels = [line for line in done.stderr.splitlines() if line.startswith("KERNELS")]
-    return wall, int(kernels[-1].split()[1]) if kernels else 0
+    profile = [line for line in done.stderr.splitlines() if line.startswith("PROFILE")]
+    return (wall, int(kernels[-1].split()[1]) if kernels else 0,
+            json.loads(profile[-1].split(" ", 1)[1]) if profile else {})
 
 
 def measure(name: str, out: Path, opt: int | None) -> dict:
@@ -85,16 +103,20 @@ def measure(name: str, out: Path, opt: int | None) -> dict:
         if name == "decode":  # the stream comes from an encode in another cache
             with tempfile.TemporaryDirectory(prefix="codeclab_numba_") as other:
                 run(commands(out)["image"][0], Path(other), opt)
-        first, kernels = run(steps[name][0], Path(cache), opt)
-        cached, _ = run(steps[name][0], Path(cache), opt)
+        first, kernels, profile = run(steps[name][0], Path(cache), opt)
+        cached, _, _ = run(steps[name][0], Path(cache), opt)
+    per_kernel = sorted(([k, round(s, 3), n] for k, (s, n) in profile.items()), key=lambda r: -r[1])
     return {"command": name, "numba_opt": opt if opt is not None else "codeclab (1)", "first_s": round(first, 2),
-            "cached_s": round(cached, 2), "compile_s": round(first - cached, 2), "kernel_versions": kernels}
+            "cached_s": round(cached, 2), "compile_s": round(first - cached, 2), "kernel_versions": kernels,
+            "per_kernel": per_kernel}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", default="image,video,decode,warmup")
     parser.add_argument("--peer-opt", type=int, choices=(0, 1, 2, 3), help="also run with this NUMBA_OPT")
+    parser.add_argument("--per-kernel", type=int, default=0, metavar="N",
+                        help="also list the N kernels with the largest own compile time per command")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
     rows = []
@@ -106,6 +128,8 @@ def main() -> int:
                 print(f"{r['command']:8} NUMBA_OPT {str(r['numba_opt']):13} first use {r['first_s']:7.1f} s   "
                       f"cached {r['cached_s']:5.1f} s   compile {r['compile_s']:7.1f} s   "
                       f"{r['kernel_versions']:4d} kernel versions", flush=True)
+                for kernel_name, seconds, versions in r["per_kernel"][:args.per_kernel]:
+                    print(f"    {seconds:7.2f} s  {versions:3d}x  {kernel_name}", flush=True)
     if args.json:
         meta = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs", "python": platform.python_version()}
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")

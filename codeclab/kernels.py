@@ -34,6 +34,15 @@ did not:
 
 A kernel called from Python is unaffected by the typing rule: numba already compiles for
 the plain types of the values it is given.
+
+Finally, kernels are compiled **without the glue for being called from Python**. numba
+gives every compiled function a CPython wrapper (unboxing each argument from a Python
+object) and a C-ABI wrapper, even when only other kernels ever call it. The classic encoder
+passes its whole state, nested tuples of some sixty arrays, to almost every kernel, so
+those wrappers were a large share of all the machine code generated at first use. Here the
+version that kernels call has neither; a call from Python goes to a twin compiled with the
+wrappers on first such call (:class:`Kernel`), cached under its own name. Only the handful of
+kernels that Python calls (the CTU loops, deblocking, the test suite's probes) get one.
 """
 
 from __future__ import annotations
@@ -41,12 +50,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import types as pytypes
 from pathlib import Path
 
 import numba
+from numba.core import types
+from numba.core.registry import CPUDispatcher
 
 _njit = numba.njit
-from numba.core import types
 
 if "NUMBA_OPT" not in os.environ:
     # Read when numba's code generator starts, at the first compilation or cache load.
@@ -109,15 +120,46 @@ def _compile_for_plain_types(dispatcher):
     return dispatcher
 
 
+class Kernel(CPUDispatcher):
+    """A numba dispatcher whose machine code has no wrappers for Python callers.
+
+    Other kernels call it directly. Called from Python, it hands the call to a twin
+    dispatcher of the same function compiled with numba's usual wrappers, made on the
+    first such call. The twin is a copy of the function named ``<name>__from_python`` so
+    that numba's cache, which does not tell compile options apart, keeps it in files of
+    its own.
+    """
+
+    def __call__(self, *args, **kwargs):
+        twin = self.__dict__.get("_python_twin")
+        if twin is None:
+            f = self.py_func
+            copy = pytypes.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+            copy.__qualname__, copy.__module__ = f.__qualname__ + "__from_python", f.__module__
+            copy.__kwdefaults__, copy.__doc__ = f.__kwdefaults__, f.__doc__
+            twin = self._python_twin = _compile_for_plain_types(_njit(**self._kernel_options)(copy))
+        return twin(*args, **kwargs)
+
+
 def kernel(function=None, /, **options):
-    """``numba.njit(cache=True, **options)`` compiled once per plain argument types (module docstring).
+    """``numba.njit(cache=True, **options)`` compiled once per plain argument types, without
+    Python wrappers (module docstring).
 
     Use as ``@kernel`` or ``@kernel(inline="always")``.
     """
     options.setdefault("cache", True)
 
     def decorate(f):
-        return _compile_for_plain_types(_njit(**options)(f))
+        if numba.config.DISABLE_JIT:
+            return f
+        cache = options.get("cache")
+        targetoptions = {k: v for k, v in options.items() if k != "cache"}
+        dispatcher = Kernel(py_func=f, locals={}, targetoptions={
+            "nopython": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True, **targetoptions})
+        if cache:
+            dispatcher.enable_caching()
+        dispatcher._kernel_options = options
+        return _compile_for_plain_types(dispatcher)
 
     return decorate if function is None else decorate(function)
 

@@ -32,6 +32,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from numba.core import types
+from numba.experimental import structref
+
 import numpy as np
 
 from codeclab.classic.common.motion import new_mc_workspace
@@ -65,7 +68,29 @@ Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth s
 #: (NxN flag and intra_chroma_pred_mode per 4x4 block; the inter syntax ``merge_idx,
 #: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
 #: scratch, and the state of the inter search (:data:`InterSearch`, empty in intra pictures).
-Search = namedtuple("Search", "orig pic nxn chroma_syntax ctx scans work scratch syntax inter sign_hiding")
+SEARCH_FIELDS = ("orig", "pic", "nxn", "chroma_syntax", "ctx", "scans", "work", "scratch", "syntax", "inter",
+                 "sign_hiding")
+
+
+@structref.register
+class SearchType(types.StructRef):
+    """numba type of :class:`Search`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class Search(structref.StructRefProxy):
+    """The search state, passed to kernels as one reference (not ~70 arrays by value)."""
+
+
+structref.define_proxy(Search, SearchType, SEARCH_FIELDS)
+
+
+@kernel
+def make_search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding):
+    """A :class:`Search` built in compiled code (cached, unlike the proxy's own constructor)."""
+    return Search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding)
 #: The inter search of a P picture (:mod:`~codeclab.classic.encoder.inter`): its references, their quarter-sample
 #: phases (R, 16, H + 2 margin, W + 2 margin), the integer motion field of the block search
 #: (R, H/16, W/16, 2), settings, stashed CU states by depth (:data:`Stash`), the predicted

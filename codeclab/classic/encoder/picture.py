@@ -27,7 +27,7 @@ from codeclab.classic.common.reference.quant import INTER_ROUNDING, INTRA_ROUNDI
 from codeclab.classic.common.syntax import new_contexts
 from codeclab.classic.decoder.picture import SCANS
 from codeclab.classic.encoder.inter import inter_ctu
-from codeclab.classic.encoder.intra import (MAX_CTU_BINS, Search, Settings, new_inter_search, new_scratch,
+from codeclab.classic.encoder.intra import (MAX_CTU_BINS, Settings, make_search, new_inter_search, new_scratch,
                                             no_inter_search, search_ctu)
 from codeclab.classic.encoder.rate_control import chroma_distortion_weight, rd_lambda
 from codeclab.classic.encoder.writer import write_ctu
@@ -85,8 +85,8 @@ def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None
     syntax = np.zeros(pic.cu_log2.shape + (4,), np.int32)
     inter = no_inter_search(height, width) if inter is None else inter
     program = empty_program() if program is None else program
-    return Search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
-                  new_scratch(), syntax, inter, bool(sign_hiding))
+    return make_search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
+                       new_scratch(), syntax, inter, bool(sign_hiding))
 
 
 def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
