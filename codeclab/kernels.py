@@ -105,16 +105,26 @@ def use_cache_of_these_sources() -> Path | None:
 use_cache_of_these_sources()
 
 
+def plain_type(numba_type):
+    """The type a kernel is compiled for when another kernel passes a value of ``numba_type``:
+    without its literal value (``Literal[int](5)`` -> ``int64``), and a signed integer
+    scalar widened to ``int64`` (a mode read from an ``int32`` map and the same mode computed
+    in ``int64`` share one version; numba computes in ``int64`` either way)."""
+    plain = types.unliteral(numba_type)
+    if isinstance(plain, types.Integer) and plain.signed and plain.bitwidth < 64:
+        return types.int64
+    return plain
+
+
 def _compile_for_plain_types(dispatcher):
-    """Make calls from other kernels resolve ``dispatcher`` with plain argument types
-    (``types.unliteral``: ``Literal[int](5)`` -> ``int64``). With ``NUMBA_DISABLE_JIT=1``
-    numba returns the Python function: nothing to do."""
+    """Make calls from other kernels resolve ``dispatcher`` with :func:`plain_type` argument
+    types. With ``NUMBA_DISABLE_JIT=1`` numba returns the Python function: nothing to do."""
     if not hasattr(dispatcher, "get_call_template"):
         return dispatcher
     resolve = dispatcher.get_call_template
 
     def get_call_template(args, kws):
-        return resolve(tuple(types.unliteral(a) for a in args), {k: types.unliteral(v) for k, v in kws.items()})
+        return resolve(tuple(plain_type(a) for a in args), {k: plain_type(v) for k, v in kws.items()})
 
     dispatcher.get_call_template = get_call_template
     return dispatcher

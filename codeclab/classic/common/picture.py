@@ -28,10 +28,52 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 
 from codeclab.classic.common.partition import CTU_SIZE, new_maps
+from codeclab.kernels import kernel
 
-Picture = namedtuple("Picture", "planes decoded levels cu_log2 luma_mode tu_id mv ref_idx cu_kind coded")
+#: The fields of :class:`Picture`: reconstructed ``planes`` (Y, Cb, Cr int32), the 8-bit
+#: ``decoded`` planes, the coded ``levels``, the CU and mode maps per 4x4 unit, the motion
+#: field, and the ``coded`` size (height, width).
+PICTURE_FIELDS = ("planes", "decoded", "levels", "cu_log2", "luma_mode", "tu_id", "mv", "ref_idx", "cu_kind",
+                  "coded")
+
+
+@structref.register
+class PictureType(types.StructRef):
+    """numba type of :class:`Picture`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class Picture(structref.StructRefProxy):
+    """The state of one picture being coded or decoded (:data:`PICTURE_FIELDS`).
+
+    A numba structref, not a tuple: kernels receive it as one reference, where a tuple of
+    fifteen arrays would be passed (and its glue code generated) field by field at every
+    call. Python reads the same fields as attributes.
+    """
+
+
+structref.define_proxy(Picture, PictureType, PICTURE_FIELDS)
+
+
+@kernel
+def _make_picture(planes, decoded, levels, cu_log2, luma_mode, tu_id, mv, ref_idx, cu_kind, coded):
+    return Picture(planes, decoded, levels, cu_log2, luma_mode, tu_id, mv, ref_idx, cu_kind, coded)
+
+
+@kernel
+def _picture_fields(picture):
+    return (picture.planes, picture.decoded, picture.levels, picture.cu_log2, picture.luma_mode, picture.tu_id,
+            picture.mv, picture.ref_idx, picture.cu_kind, picture.coded)
+
+
+for _index, _name in enumerate(PICTURE_FIELDS):
+    setattr(Picture, _name, property(lambda self, i=_index: _picture_fields(self)[i]))
 #: Reference pictures of an inter picture: ``y``/``cb``/``cr`` (R, H, W) int32 planes of
 #: reference list 0, ``pocs`` (R,) their picture order counts, ``poc`` this picture's; the
 #: collocated picture (list entry 0): ``col_mv`` (per 4x4, 2), ``col_ref_poc`` (per 4x4, -1
@@ -59,8 +101,8 @@ def new_picture(height: int, width: int, coded: tuple[int, int] | None = None) -
     motion = (np.zeros(units + (2,), np.int32), np.full(units, -1, np.int32),
               np.zeros(units, np.int32))
     coded_height, coded_width = coded if coded is not None else (height, width)
-    return Picture(planes, decoded, levels, *new_maps(height, width), *motion,
-                   (int(coded_height), int(coded_width)))
+    return _make_picture(planes, decoded, levels, *new_maps(height, width), *motion,
+                         (int(coded_height), int(coded_width)))
 
 
 def no_references(height: int, width: int) -> References:

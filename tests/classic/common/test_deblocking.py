@@ -25,8 +25,8 @@ def _picture(seed: int, height: int = 64, width: int = 96):
     return [np.clip(p, 0, 255).astype(np.int32) for p in [y] + chroma], ids.astype(np.int32)
 
 
-def _as_picture(planes, ids, height: int = 64, width: int = 96):
-    pic = new_picture(height, width)
+def _as_picture(planes, ids, height: int = 64, width: int = 96, coded=None):
+    pic = new_picture(height, width, coded)
     for plane, data in zip(pic.planes, planes):
         plane[:] = data
     pic.tu_id[:] = ids
@@ -101,7 +101,7 @@ def test_inter_deblocking_matches_torch():
 
 def test_only_the_coded_picture_is_filtered():
     planes, ids = _picture(6)
-    pic = _as_picture(planes, ids)._replace(coded=(40, 72))
+    pic = _as_picture(planes, ids, coded=(40, 72))
     out = loopfilter.deblock_picture(pic, 45)
     assert np.array_equal(out[0][:, 72:], planes[0][:, 72:]) and np.array_equal(out[0][40:], planes[0][40:])
     assert not np.array_equal(out[0][:40, :72], planes[0][:40, :72])
