@@ -12,7 +12,8 @@ curves, and the median encode time of each setting.
     python benchmarks/classic_tools.py --images all --jobs 2 --json results/tools.json
 
 Tools: ``sign_hiding`` (sign data hiding, H.265 §7.3.8.11), ``rdoq`` (RD-optimised
-quantisation, encoder-only).
+quantisation, encoder-only), ``ten_bit`` (10-bit internal samples for 8-bit pictures, the
+Main 10 way: QpBdOffset 12, H.265 §7.4.3.2.1).
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ sys.path.insert(0, str(REPO))
 
 KODAK = REPO.parent / "shared" / "data" / "kodak"
 EIGHT = ("kodim01", "kodim03", "kodim05", "kodim07", "kodim13", "kodim15", "kodim20", "kodim23")
-TOOLS = ("sign_hiding", "rdoq")
+#: tool -> the ``configure`` options with it on, and with it off
+SWITCHES = {"sign_hiding": ({"sign_hiding": True}, {"sign_hiding": False}),
+            "rdoq": ({"rdoq": True}, {"rdoq": False}),
+            "ten_bit": ({"bit_depth": 10}, {"bit_depth": 8})}
+TOOLS = tuple(SWITCHES)
 
 
 def code_point(job: tuple[str, str, int, bool]) -> dict:
@@ -48,7 +53,7 @@ def code_point(job: tuple[str, str, int, bool]) -> dict:
     path, tool, qp, on = job
     image = read_image(path)
     # tools the codec does not use by default are measured as "on" against its defaults
-    codec = get_codec("classic").configure(**{tool: on})
+    codec = get_codec("classic").configure(**SWITCHES[tool][0 if on else 1])
     start = time.perf_counter()
     result = api.encode_image(image, codec, qp)
     seconds = time.perf_counter() - start

@@ -102,7 +102,7 @@ def decode_for_drawing(header: StreamHeader, params: bytes, payload: bytes, fram
     if picture_params.picture_filter:  # partition and modes live in the picture data
         payload = split_side_info(payload)[0]
     decoded = decode_payload(picture_params, payload, height, width)
-    rgb = planes_to_rgb(decoded.planes, height, width, picture_params.matrix)
+    rgb = planes_to_rgb(decoded.planes, height, width, picture_params.matrix, picture_params.bit_depth)
     return rgb, decoded.picture, decoded.ctu_bits
 
 

@@ -50,6 +50,7 @@ class ClassicNNCodec(ClassicCodec):
                    "integer CNN in-loop filter after deblocking (QP-conditioned, per-CTU RDO flags); quality = QP")
     picture_filter = _NeuralLoopFilterOnFirstUse()
     neural_intra = True
+    bit_depth = 8  # the networks were trained on 8-bit samples
 
 
 @register
@@ -62,3 +63,4 @@ class ClassicNIPCodec(ClassicCodec):
     description = ("CodecLab classic + network intra modes only (integer MLPs beside the 35 HEVC modes, "
                    "chosen by RDO; no neural filter); quality = QP")
     neural_intra = True
+    bit_depth = 8  # the networks were trained on 8-bit samples

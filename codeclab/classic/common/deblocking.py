@@ -193,10 +193,11 @@ def deblock_planes(y, cb, cr, bs_ver, bs_hor, qp, bit_depth, coded_height, coded
 
 
 def deblock_picture(pic: Picture, qp: int, enabled: bool = True,
-                    pocs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Deblocked copies of the planes of a decoded picture coded at ``qp``.
+                    pocs: np.ndarray | None = None, bit_depth: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deblocked copies of the planes of a decoded picture coded at ``qp`` (QpY).
 
-    ``pocs``: the pictures of its reference list (none for an intra picture).
+    ``pocs``: the pictures of its reference list (none for an intra picture). ``bit_depth``
+    of the samples: beta and tC scale with it (H.265 (8-291), (8-292)).
     """
     out = tuple(np.array(p, dtype=np.int32, copy=True) for p in pic.planes)
     if enabled:
@@ -204,5 +205,5 @@ def deblock_picture(pic: Picture, qp: int, enabled: bool = True,
         coded_height, coded_width = pic.coded
         bs_ver, bs_hor = edge_strengths(pic.tu_id, pic.levels[0], pic.ref_idx, pic.mv, pocs,
                                         coded_height, coded_width)
-        deblock_planes(out[0], out[1], out[2], bs_ver, bs_hor, qp, 8, coded_height, coded_width)
+        deblock_planes(out[0], out[1], out[2], bs_ver, bs_hor, qp, bit_depth, coded_height, coded_width)
     return out

@@ -270,6 +270,18 @@ def chroma_qp(qpi):
     return (29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37)[qpi - 30]
 
 
+def scaling_qps(qp: int, bit_depth: int) -> tuple[int, int]:
+    """(Qp'Y, Qp'C): the QPs that scale the levels of luma and chroma, for the picture QpY.
+
+    H.265 (8-4), (8-257): Qp' = Qp + QpBdOffset, QpBdOffset = 6 * (BitDepth - 8). Levels of
+    10-bit samples are scaled 2 ** (12 / 6) = 4 times finer at the same QpY, so the step is
+    the same fraction of the sample range at either depth; deblocking and the context
+    initialisation keep reading QpY.
+    """
+    offset = 6 * (bit_depth - 8)
+    return qp + offset, int(chroma_qp(qp)) + offset
+
+
 @kernel
 def new_workspace(program):
     """``(refs, smoothed, pred, coeffs, tmp, residual, program)``: scratch arrays for 32x32

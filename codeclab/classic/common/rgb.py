@@ -19,9 +19,12 @@ from codeclab.io.padding import pad_to_multiple
 SITING = "center"
 
 
-def rgb_to_planes(image: torch.Tensor, matrix: Matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(3, H, W) uint8 RGB -> padded int32 (Y, Cb, Cr) 4:2:0 planes (sides multiples of 64)."""
-    ycbcr = rgb_to_ycbcr_int(image, matrix, full_range=True)
+def rgb_to_planes(image: torch.Tensor, matrix: Matrix, bit_depth: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(3, H, W) uint8 RGB -> padded int32 (Y, Cb, Cr) 4:2:0 planes (sides multiples of 64) of
+    ``bit_depth`` bits: at 10 bits the 8-bit RGB is first brought to the 10-bit range
+    (:func:`widen_rgb`), so the colour conversion and the chroma filter round 4 times finer."""
+    rgb = widen_rgb(image, bit_depth) if bit_depth > 8 else image
+    ycbcr = rgb_to_ycbcr_int(rgb, matrix, full_range=True, bit_depth=bit_depth).to(torch.int32)
     padded = pad_to_multiple(ycbcr, CTU_SIZE)
     y = padded[0]
     cb = downsample_chroma(padded[1], 2, 2, SITING)
@@ -29,8 +32,15 @@ def rgb_to_planes(image: torch.Tensor, matrix: Matrix) -> tuple[np.ndarray, np.n
     return tuple(np.ascontiguousarray(p.numpy().astype(np.int32)) for p in (y, cb, cr))
 
 
+def widen_rgb(image: torch.Tensor, bit_depth: int) -> torch.Tensor:
+    """8-bit full-range code values to ``bit_depth`` bits: ``round(v (2^n - 1) / 255)``
+    (0 -> 0, 255 -> 2^n - 1; the inverse of :func:`~.rgb_output.narrow_rgb`), as int32."""
+    peak = (1 << bit_depth) - 1
+    return (image.to(torch.int32) * (2 * peak) + 255) // 510
+
+
 def planes_to_rgb(planes: tuple[np.ndarray, ...], height: int, width: int,
-                  matrix: Matrix) -> torch.Tensor:
+                  matrix: Matrix, bit_depth: int = 8) -> torch.Tensor:
     """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB tensor: the numpy
     output stage the decoder runs (:mod:`.rgb_output`), so encoder and decoder share it."""
-    return torch.from_numpy(planes_to_rgb_array(planes, height, width, matrix))
+    return torch.from_numpy(planes_to_rgb_array(planes, height, width, matrix, bit_depth))

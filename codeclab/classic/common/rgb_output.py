@@ -31,14 +31,23 @@ def _up_axis(c: np.ndarray, axis: int, length: int) -> np.ndarray:
 
 
 def upsample_center(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A (h, w) 8-bit chroma plane at ``height x width`` (h = ceil(height / 2), likewise w)."""
+    """A (h, w) chroma plane at ``height x width`` (h = ceil(height / 2), likewise w), int32."""
     acc = _up_axis(_up_axis(plane.astype(np.int32), 1, width), 0, height)
-    return ((acc + 8) >> 4).astype(np.uint8)
+    return (acc + 8) >> 4
 
 
-def planes_to_rgb_array(planes: tuple[np.ndarray, ...], height: int, width: int, matrix: Matrix) -> np.ndarray:
-    """Padded (Y, Cb, Cr) 4:2:0 planes -> (3, height, width) uint8 RGB (full range)."""
+def narrow_rgb(rgb: np.ndarray, bit_depth: int) -> np.ndarray:
+    """``bit_depth``-bit full-range code values to 8 bits: ``round(v 255 / (2^n - 1))``."""
+    peak = (1 << bit_depth) - 1
+    return ((rgb.astype(np.int64) * 510 + peak) // (2 * peak)).astype(np.uint8)
+
+
+def planes_to_rgb_array(planes: tuple[np.ndarray, ...], height: int, width: int, matrix: Matrix,
+                        bit_depth: int = 8) -> np.ndarray:
+    """Padded (Y, Cb, Cr) 4:2:0 planes of ``bit_depth`` bits -> (3, height, width) uint8 RGB
+    (full range): at 10 bits the colour conversion runs at 10 bits and rounds to 8 at the end."""
     chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
-    y = planes[0][:height, :width].astype(np.uint8)
-    cb, cr = (upsample_center(p[:chroma_h, :chroma_w].astype(np.uint8), height, width) for p in planes[1:])
-    return ycbcr_to_rgb_int_array(np.stack([y, cb, cr]), matrix, full_range=True)
+    y = planes[0][:height, :width].astype(np.int32)
+    cb, cr = (upsample_center(p[:chroma_h, :chroma_w], height, width) for p in planes[1:])
+    rgb = ycbcr_to_rgb_int_array(np.stack([y, cb, cr]), matrix, full_range=True, bit_depth=bit_depth)
+    return rgb if bit_depth == 8 else narrow_rgb(rgb, bit_depth)

@@ -42,7 +42,7 @@ from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, 
                                                units_of, z_order_position)
 from codeclab.classic.common.picture import (AMVP, MERGE, SKIP, Picture, References, new_picture,
                                              no_references, padded_shape)
-from codeclab.classic.common.reconstruct import add_residual, chroma_qp, new_workspace, reconstruct_block
+from codeclab.classic.common.reconstruct import add_residual, new_workspace, reconstruct_block, scaling_qps
 from codeclab.classic.common.residual import diagonal_scan
 from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
                                             MERGE_FLAG, MVP_IDX, PART_NXN, PRED_MODE, ROOT_CBF, SPLIT_CU,
@@ -335,8 +335,8 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
         refs = no_references(stored_height, stored_width)
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
-    cfg = Settings(params.qp, int(chroma_qp(params.qp)), 8, params.strong_smoothing, inter, num_refs,
-                   params.sign_hiding)
+    cfg = Settings(*scaling_qps(params.qp, params.bit_depth), params.bit_depth, params.strong_smoothing, inter,
+                   num_refs, params.sign_hiding)
     code = int(decode_ctus(data, ctx, pic, refs, cfg, SCANS, positions, intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")
@@ -345,7 +345,7 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     if code:
         raise BitstreamError(f"classic: {FINISH_ERRORS[code]}")
     ctu_bits = np.diff(np.concatenate([[8], positions.ravel()])).reshape(positions.shape)
-    planes = deblock_picture(pic, params.qp, params.deblocking, refs.pocs if inter else None)
+    planes = deblock_picture(pic, params.qp, params.deblocking, refs.pocs if inter else None, params.bit_depth)
     return DecodedPicture(planes, pic, ctu_bits)
 
 

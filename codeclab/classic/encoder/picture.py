@@ -22,7 +22,7 @@ from codeclab.classic.common.nnintra import empty_program, intra_program
 from codeclab.classic.common.parameters import PictureParams
 from codeclab.classic.common.partition import CTU_SIZE
 from codeclab.classic.common.picture import Picture, References, new_picture
-from codeclab.classic.common.reconstruct import chroma_qp, new_workspace
+from codeclab.classic.common.reconstruct import chroma_qp, new_workspace, scaling_qps
 from codeclab.classic.common.reference.quant import INTER_ROUNDING, INTRA_ROUNDING
 from codeclab.classic.common.syntax import new_contexts
 from codeclab.classic.decoder.picture import SCANS
@@ -67,11 +67,19 @@ class EncodedPicture:
     ctu_bits: np.ndarray
 
 
-def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int, rdoq: bool = False) -> Settings:
-    """:data:`Settings` of a picture coded at ``qp`` with Lagrange multiplier ``lam``;
-    ``rdoq``: levels by RD cost (:mod:`~codeclab.classic.encoder.rdoq`) after the dead zone."""
+def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int, rdoq: bool = False,
+                     bit_depth: int = 8) -> Settings:
+    """:data:`Settings` of a picture coded at ``qp`` (QpY) with Lagrange multiplier ``lam``;
+    ``rdoq``: levels by RD cost (:mod:`~codeclab.classic.encoder.rdoq`) after the dead zone.
+
+    The settings hold the scaling QPs (Qp' = Qp + 6 (bit_depth - 8),
+    :func:`~codeclab.classic.common.reconstruct.scaling_qps`); ``lam`` is for 8-bit
+    distortion and is scaled by 4 ** (bit_depth - 8), the ratio of squared errors.
+    """
     qpc = int(chroma_qp(qp))
-    return Settings(qp, qpc, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), 8,
+    qp_scaling, qpc_scaling = scaling_qps(qp, bit_depth)
+    lam = lam * 4.0 ** (bit_depth - 8)
+    return Settings(qp_scaling, qpc_scaling, lam, math.sqrt(lam), chroma_distortion_weight(qp, qpc), bit_depth,
                     strong_smoothing, rounding, bool(rdoq))
 
 
@@ -97,13 +105,13 @@ def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: Pic
     """
     height, width = planes[0].shape
     qp = params.qp
-    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING, rdoq)
+    cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING, rdoq, params.bit_depth)
     pic = new_picture(height, width, coded)
     S = new_search(planes, pic, qp, program=intra_program(params.neural_intra), sign_hiding=params.sign_hiding)
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_ctus(S, cfg, ctx, ctu_bits)
-    recon = deblock_picture(pic, qp, params.deblocking)
+    recon = deblock_picture(pic, qp, params.deblocking, bit_depth=params.bit_depth)
     return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)
 
 

@@ -78,7 +78,7 @@ def test_filtered_codec_decodes_bit_exact(sample_image_path):
     codec = OffsetFilterCodec()
     encoded = codec.encode_image(image, 37)
     assert PictureParams.unpack(encoded.params).picture_filter == TEST_TOOL
-    plain = ClassicCodec().encode_image(image, 37)
+    plain = ClassicCodec().configure(bit_depth=8).encode_image(image, 37)  # picture filters see 8-bit samples
     picture_data, side_info = split_side_info(encoded.payload)
     assert picture_data == plain.payload and len(side_info) == 1
     header = codec.image_header(image)

@@ -134,7 +134,7 @@ def test_parameters_carry_the_tool_flag():
     assert SequenceParams.unpack(sequence.pack()) == sequence
     assert sequence.picture(31).neural_intra
     packed = bytearray(params.pack())
-    packed[2] |= 0x40  # an unknown tool
+    packed[2] |= 0x80  # an unknown tool
     with pytest.raises(BitstreamError):
         PictureParams.unpack(bytes(packed))
 

@@ -20,7 +20,7 @@ def _quiet(message: str) -> None:
 def test_a_pair_is_what_the_classic_codec_reconstructs(sample_image_path):
     crop = read_image(sample_image_path)[:, :64, :64].contiguous()
     pair = code_crop(crop, 35)
-    encoded = ClassicCodec().encode_image(crop, 35)
+    encoded = ClassicCodec().configure(bit_depth=8).encode_image(crop, 35)  # the 8-bit codec the filter serves
     from codeclab.bitstream.container import Matrix
     from codeclab.classic.common.rgb import planes_to_rgb
 
