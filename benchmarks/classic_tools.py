@@ -13,7 +13,7 @@ curves, and the median encode time of each setting.
 
 Tools: ``sign_hiding`` (sign data hiding, H.265 §7.3.8.11), ``rdoq`` (RD-optimised
 quantisation, encoder-only), ``ten_bit`` (10-bit internal samples for 8-bit pictures, the
-Main 10 way: QpBdOffset 12, H.265 §7.4.3.2.1).
+Main 10 way: QpBdOffset 12, H.265 §7.4.3.2.1), ``cclm`` (chroma from luma, H.266 §8.4.5.2.14).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ EIGHT = ("kodim01", "kodim03", "kodim05", "kodim07", "kodim13", "kodim15", "kodi
 #: tool -> the ``configure`` options with it on, and with it off
 SWITCHES = {"sign_hiding": ({"sign_hiding": True}, {"sign_hiding": False}),
             "rdoq": ({"rdoq": True}, {"rdoq": False}),
-            "ten_bit": ({"bit_depth": 10}, {"bit_depth": 8})}
+            "ten_bit": ({"bit_depth": 10}, {"bit_depth": 8}),
+            "cclm": ({"cclm": True}, {"cclm": False})}
 TOOLS = tuple(SWITCHES)
 
 

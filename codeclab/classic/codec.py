@@ -57,7 +57,7 @@ class ClassicCodec(Codec):
     default_video_qualities = (22, 27, 32, 37)
     supports_video = True
     description = ("CodecLab classic: HEVC-class (quadtree 64..8, NxN 4x4, 35 intra modes, DCT/DST, "
-                   "CABAC, sign data hiding, RDOQ, deblocking, RDO, 10-bit internal pictures); video: low-delay P, 2 refs, merge/skip/AMVP, "
+                   "CABAC, sign data hiding, RDOQ, deblocking, RDO, 10-bit internal pictures, CCLM); video: low-delay P, 2 refs, merge/skip/AMVP, "
                    "quarter-sample HEVC interpolation; quality = QP")
 
     picture_filter: PictureFilter | None = None
@@ -74,13 +74,16 @@ class ClassicCodec(Codec):
     and x265 anchors code: -1.6% BD-rate on 8 Kodak pictures (``benchmarks/classic_tools.py
     --tools ten_bit``). Sequences are coded at 8 bits."""
 
+    cclm: bool = True
+    """Chroma predicted from luma in still pictures (:mod:`~codeclab.classic.common.cclm`)."""
+
     def configure(self, *, sign_hiding: bool | None = None, rdoq: bool | None = None,
-                  bit_depth: int | None = None, **options) -> Codec:
+                  bit_depth: int | None = None, cclm: bool | None = None, **options) -> Codec:
         """Encoder tool switches, to measure each tool (``benchmarks/classic_tools.py``):
-        ``sign_hiding`` and ``bit_depth`` (the stream says which, so any decoder reads
-        either) and ``rdoq``."""
+        ``sign_hiding``, ``bit_depth`` and ``cclm`` (the stream says which, so any decoder
+        reads either) and ``rdoq``."""
         super().configure(**options)
-        if sign_hiding is None and rdoq is None and bit_depth is None:
+        if sign_hiding is None and rdoq is None and bit_depth is None and cclm is None:
             return self
         if bit_depth is not None and int(bit_depth) not in (8, 10):
             raise InputError(f"classic codes pictures at 8 or 10 bits, not {bit_depth}")
@@ -90,6 +93,7 @@ class ClassicCodec(Codec):
         codec.sign_hiding = self.sign_hiding if sign_hiding is None else bool(sign_hiding)
         codec.rdoq = self.rdoq if rdoq is None else bool(rdoq)
         codec.bit_depth = self.bit_depth if bit_depth is None else int(bit_depth)
+        codec.cclm = self.cclm if cclm is None else bool(cclm)
         return codec
 
     def encode_image(self, image: torch.Tensor, quality: float) -> Encoded:
@@ -101,7 +105,8 @@ class ClassicCodec(Codec):
         tool_id = self.picture_filter.tool_id if self.picture_filter is not None else 0
         neural = self.neural_intra or self.picture_filter is not None  # networks trained on 8-bit samples
         params = PictureParams(qp=int(quality), picture_filter=tool_id, neural_intra=self.neural_intra,
-                               sign_hiding=self.sign_hiding, bit_depth=8 if neural else self.bit_depth)
+                               sign_hiding=self.sign_hiding, bit_depth=8 if neural else self.bit_depth,
+                               cclm=self.cclm)
         height, width = image.shape[-2:]
         original = rgb_to_planes(image, params.matrix, params.bit_depth)
         encoded = encode_planes(original, params, rdoq=self.rdoq)
@@ -169,4 +174,4 @@ class ClassicCodec(Codec):
                 "deblocking": p.deblocking, "strong_intra_smoothing": p.strong_smoothing,
                 "ctu": 1 << p.ctu_log2, "min_cu": 1 << p.min_cu_log2,
                 "picture_filter": p.picture_filter, "neural_intra": p.neural_intra, "sign_hiding": p.sign_hiding,
-                "bit_depth": p.bit_depth}
+                "bit_depth": p.bit_depth, "cclm": p.cclm}

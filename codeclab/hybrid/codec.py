@@ -51,6 +51,7 @@ class ClassicNNCodec(ClassicCodec):
     picture_filter = _NeuralLoopFilterOnFirstUse()
     neural_intra = True
     bit_depth = 8  # the networks were trained on 8-bit samples
+    cclm = False  # measured and trained without it
 
 
 @register
@@ -64,3 +65,4 @@ class ClassicNIPCodec(ClassicCodec):
                    "chosen by RDO; no neural filter); quality = QP")
     neural_intra = True
     bit_depth = 8  # the networks were trained on 8-bit samples
+    cclm = False  # measured and trained without it

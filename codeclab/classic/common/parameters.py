@@ -6,7 +6,7 @@
 * the one-byte picture header of each picture record (type and QP).
 
 Flags name the tools (deblocking, strong smoothing, the picture filter, network intra, sign
-data hiding, 10-bit samples), so
+data hiding, 10-bit samples, CCLM), so
 a decoder knows from the stream alone which tools to run.
 """
 
@@ -24,6 +24,7 @@ FLAG_PICTURE_FILTER = 4
 FLAG_NEURAL_INTRA = 16
 FLAG_SIGN_HIDING = 32
 FLAG_HIGH_BIT_DEPTH = 64  # pictures only: samples are coded at 10 bits (8-bit RGB in and out)
+FLAG_CCLM = 128  # pictures only: chroma may be predicted from luma (cross-component linear model)
 _PARAMS = struct.Struct(">BBBBB")
 
 
@@ -41,13 +42,15 @@ class PictureParams:
     neural_intra: bool = False  # the network intra modes of :mod:`~codeclab.classic.common.nnintra`
     sign_hiding: bool = False  # sign data hiding (:data:`~codeclab.classic.common.residual.SIGN_HIDING_DISTANCE`)
     bit_depth: int = 8  # internal bit depth of the samples, 8 or 10 (:data:`FLAG_HIGH_BIT_DEPTH`)
+    cclm: bool = False  # chroma from luma (:mod:`~codeclab.classic.common.cclm`)
 
     def pack(self) -> bytes:
         if self.bit_depth not in (8, 10):
             raise ValueError(f"classic codes 8- or 10-bit samples, not {self.bit_depth}")
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
                  + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_NEURAL_INTRA * self.neural_intra
-                 + FLAG_SIGN_HIDING * self.sign_hiding + FLAG_HIGH_BIT_DEPTH * (self.bit_depth == 10))
+                 + FLAG_SIGN_HIDING * self.sign_hiding + FLAG_HIGH_BIT_DEPTH * (self.bit_depth == 10)
+                 + FLAG_CCLM * self.cclm)
         packed = _PARAMS.pack(self.qp, int(self.matrix), flags, self.ctu_log2, self.min_cu_log2)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
 
@@ -67,14 +70,14 @@ class PictureParams:
         if matrix not in (Matrix.BT601, Matrix.BT709):
             raise BitstreamError(f"classic: unknown colour matrix {matrix}")
         if flags & ~(FLAG_DEBLOCKING | FLAG_STRONG_SMOOTHING | FLAG_PICTURE_FILTER | FLAG_NEURAL_INTRA
-                     | FLAG_SIGN_HIDING | FLAG_HIGH_BIT_DEPTH):
+                     | FLAG_SIGN_HIDING | FLAG_HIGH_BIT_DEPTH | FLAG_CCLM):
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
         return cls(qp, Matrix(matrix), bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), ctu_log2, min_cu_log2, picture_filter,
                    bool(flags & FLAG_NEURAL_INTRA), bool(flags & FLAG_SIGN_HIDING),
-                   10 if flags & FLAG_HIGH_BIT_DEPTH else 8)
+                   10 if flags & FLAG_HIGH_BIT_DEPTH else 8, bool(flags & FLAG_CCLM))
 
 
 # ==================================================================== sequences

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from codeclab.classic.common.cclm import CCLM_MODE, predict_cclm
 from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_predict
 from codeclab.classic.common.tables import (DST4_MATRIX, INTRA_HOR_VER_DIST_THRES, INTRA_PRED_ANGLE, LEVEL_SCALES,
                                             QUANT_SCALES, dct_rows)
@@ -294,21 +295,24 @@ def new_workspace(program):
 
 @kernel
 def reconstruct_block(plane, decoded, levels, x0, y0, n, mode, is_luma, qp, bit_depth,
-                      strong_smoothing, coded, work):
+                      strong_smoothing, coded, work, luma):
     """Reconstruct one n x n transform block in place: prediction + residual, clipped.
 
     Args:
         plane: int32 (H, W) samples of the component; the block is written into it.
         decoded: uint8 (H, W) availability map; the block is marked decoded.
         levels: int32 (H, W) plane of quantized levels, read at the block's position.
-        x0, y0, n: the block. mode: its intra mode (0..34, or a network mode). is_luma: luma
-            tools and DST.
-        qp: QP of the component (QpY or QpC). coded: the block's cbf (levels all zero if 0).
-        work: :func:`new_workspace`.
+        x0, y0, n: the block. mode: its intra mode (0..34, a network mode, or
+            :data:`~codeclab.classic.common.cclm.CCLM_MODE`). is_luma: luma tools and DST.
+        qp: scaling QP of the component (Qp'Y or Qp'C). coded: the block's cbf (levels all zero if 0).
+        work: :func:`new_workspace`. luma: the picture's luma plane (read by CCLM only).
     """
     refs, smoothed, pred, coeffs, tmp, residual, program = work
-    reference_samples(plane, decoded, x0, y0, n, bit_depth, refs)
-    predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, smoothed, pred, program)
+    if mode == CCLM_MODE:
+        predict_cclm(luma, plane, decoded, x0, y0, n, bit_depth, pred)
+    else:
+        reference_samples(plane, decoded, x0, y0, n, bit_depth, refs)
+        predict_mode(refs, mode, n, is_luma, bit_depth, strong_smoothing, smoothed, pred, program)
     max_value = (1 << bit_depth) - 1
     if coded:
         dequantize(levels[y0:y0 + n, x0:x0 + n], n, qp, bit_depth, coeffs)

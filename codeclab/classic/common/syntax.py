@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from codeclab.classic.common.cclm import CCLM_MODE
 from codeclab.classic.common.nnintra import NN_MODE_BASE
 from codeclab.classic.common.residual import N_CONTEXTS as RESIDUAL_CONTEXTS
 from codeclab.entropy.cabac import CNU, init_contexts
@@ -96,7 +97,13 @@ CBF_LUMA_INTER = ROOT_CBF + 1         # 2: cbf_luma of inter CUs (TU = CU, TU in
 CBF_CHROMA_INTER = CBF_LUMA_INTER + 2  # 2: likewise, Cb and Cr
 # Neural intra prediction only (so streams without it are unchanged).
 NN_INTRA_FLAG = CBF_CHROMA_INTER + 2  # 3: nn_intra_flag, by network-mode neighbours (left, above)
-N_CONTEXTS = NN_INTRA_FLAG + 3
+# CCLM only (likewise).
+CCLM_FLAG = NN_INTRA_FLAG + 3         # 1: cclm_flag, before intra_chroma_pred_mode
+N_CONTEXTS = CCLM_FLAG + 1
+
+#: intra_chroma_pred_mode values 0..4 (planar, vertical, horizontal, DC, DM), and the
+#: value the search and the maps use for a CCLM block (cclm_flag = 1).
+CCLM_SYNTAX = 5
 
 #: Largest |mvd| component (the vector range of H.265 §7.4.9.9, 16 bits).
 MAX_MVD = 1 << 15
@@ -179,10 +186,13 @@ def mode_from_syntax(is_mpm, index, m0, m1, m2):
 
 @kernel
 def chroma_mode_from_syntax(value, luma_mode):
-    """IntraPredModeC (Table 8-2): planar, vertical, horizontal, DC, or DM; 34 replaces a duplicate.
+    """IntraPredModeC (Table 8-2): planar, vertical, horizontal, DC, or DM; 34 replaces a duplicate;
+    :data:`~codeclab.classic.common.cclm.CCLM_MODE` for a CCLM block.
 
     A network luma mode (:mod:`~codeclab.classic.common.nnintra`) counts as planar, as VVC's DM treats MIP blocks.
     """
+    if value == CCLM_SYNTAX:
+        return CCLM_MODE
     if luma_mode >= NN_MODE_BASE:
         luma_mode = 0
     if value == 4:

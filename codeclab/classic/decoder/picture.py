@@ -64,7 +64,7 @@ SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 
 #: What every CU of a picture is decoded with: its QPs (luma, chroma), sample bit depth,
 #: strong intra smoothing, whether it is a P picture, its number of references, sign hiding.
-Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs sign_hiding")
+Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs sign_hiding cclm")
 #: Scratch space of the kernels: the residual scans, the reconstruction workspace (with the
 #: neural intra program) and the motion-compensation buffers.
 Scratch = namedtuple("Scratch", "scans work mc")
@@ -82,7 +82,7 @@ def decode_transform_block(reg, data, ctx, pic, comp, x, y, n, mode, cbf_ctx, qp
         reg, ok = decode_block(reg, data, ctx, levels[y:y + n, x:x + n], log2n, comp > 0,
                                scans[2], scans[log2n - 2], cfg.sign_hiding)
     reconstruct_block(pic.planes[comp], pic.decoded[comp], levels, x, y, n, mode, comp == 0,
-                      qp, cfg.bit_depth, cfg.strong, coded, scratch.work)
+                      qp, cfg.bit_depth, cfg.strong, coded, scratch.work, pic.planes[0])
     return reg, ok
 
 
@@ -222,7 +222,7 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, cfg, scratch, tu_count):
         fill_map(pic.luma_mode, px, py, part_size, mode)
         if i == 0:
             first_mode = mode
-    reg, chroma_syntax = decode_chroma_mode(reg, data, ctx)
+    reg, chroma_syntax = decode_chroma_mode(reg, data, ctx, cfg.cclm)
     chroma_mode = chroma_mode_from_syntax(chroma_syntax, first_mode)
 
     # Transform blocks: a 64x64 CU is four 32x32 quarters; NxN has four 4x4 luma blocks
@@ -336,7 +336,7 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
     cfg = Settings(*scaling_qps(params.qp, params.bit_depth), params.bit_depth, params.strong_smoothing, inter,
-                   num_refs, params.sign_hiding)
+                   num_refs, params.sign_hiding, params.cclm)
     code = int(decode_ctus(data, ctx, pic, refs, cfg, SCANS, positions, intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")

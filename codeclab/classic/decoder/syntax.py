@@ -9,7 +9,7 @@ nothing here but come back flagged, and the picture decoder turns them into
 from __future__ import annotations
 
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.common.syntax import (CHROMA_MODE, MAX_MVD, MERGE_IDX, MVD_GREATER0, MVD_GREATER1,
+from codeclab.classic.common.syntax import (CCLM_FLAG, CCLM_SYNTAX, CHROMA_MODE, MAX_MVD, MERGE_IDX, MVD_GREATER0, MVD_GREATER1,
                                             NN_INTRA_FLAG, PREV_INTRA_LUMA, REF_IDX)
 from codeclab.entropy.binarization import decode_exp_golomb
 from codeclab.entropy.cabac import decode_bin, decode_bypass
@@ -52,7 +52,12 @@ def decode_nn_intra(reg, data, ctx, inc, head_bits):
 
 
 @kernel
-def decode_chroma_mode(reg, data, ctx):
+def decode_chroma_mode(reg, data, ctx, cclm):
+    """[cclm_flag when the picture allows CCLM,] then intra_chroma_pred_mode."""
+    if cclm:
+        reg, flag = decode_bin(reg, data, ctx, CCLM_FLAG)
+        if flag:
+            return reg, CCLM_SYNTAX
     reg, b = decode_bin(reg, data, ctx, CHROMA_MODE)
     if b == 0:
         return reg, 4

@@ -37,6 +37,7 @@ from numba.experimental import structref
 
 import numpy as np
 
+from codeclab.classic.common.cclm import CCLM_MODE, predict_cclm
 from codeclab.classic.common.motion import new_mc_workspace
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
 from codeclab.classic.common.nnintra import NN_MODE_BASE, nn_heads_for
@@ -44,7 +45,7 @@ from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, 
                                                neighbour_modes, split_context, take_quarter)
 from codeclab.classic.common.picture import References, no_references
 from codeclab.classic.common.reconstruct import predict, predict_mode, reconstruct_block, reference_samples
-from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_LUMA, PART_NXN, SPLIT_CU, chroma_mode_from_syntax,
+from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_LUMA, CCLM_SYNTAX, PART_NXN, SPLIT_CU, chroma_mode_from_syntax,
                                             head_bits_of, mode_to_syntax, most_probable_modes,
                                             nn_intra_context)
 from codeclab.classic.encoder.analysis import forward_transform, hide_signs, quantize, satd, sse
@@ -69,7 +70,7 @@ Settings = namedtuple("Settings", "qp qpc lam sqrt_lam chroma_weight bit_depth s
 #: mvp_l0_flag, mvd_x, mvd_y`` at each inter CU's top-left 4x4 block), estimation contexts,
 #: scratch, and the state of the inter search (:data:`InterSearch`, empty in intra pictures).
 SEARCH_FIELDS = ("orig", "pic", "nxn", "chroma_syntax", "ctx", "scans", "work", "scratch", "syntax", "inter",
-                 "sign_hiding")
+                 "sign_hiding", "cclm")
 
 
 @structref.register
@@ -88,9 +89,9 @@ structref.define_proxy(Search, SearchType, SEARCH_FIELDS)
 
 
 @kernel
-def make_search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding):
+def make_search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding, cclm):
     """A :class:`Search` built in compiled code (cached, unlike the proxy's own constructor)."""
-    return Search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding)
+    return Search(orig, pic, nxn, chroma_syntax, ctx, scans, work, scratch, syntax, inter, sign_hiding, cclm)
 #: The inter search of a P picture (:mod:`~codeclab.classic.encoder.inter`): its references, their quarter-sample
 #: phases (R, 16, H + 2 margin, W + 2 margin), the integer motion field of the block search
 #: (R, H/16, W/16, 2), settings, stashed CU states by depth (:data:`Stash`), the predicted
@@ -158,8 +159,11 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
     levels = S.pic.levels[comp]
     is_luma = comp == 0
     qp = cfg.qp if is_luma else cfg.qpc
-    reference_samples(plane, S.pic.decoded[comp], x, y, n, cfg.bit_depth, refs)
-    predict_mode(refs, mode, n, is_luma, cfg.bit_depth, cfg.strong, smoothed, pred, S.work[6])
+    if mode == CCLM_MODE:
+        predict_cclm(S.pic.planes[0], plane, S.pic.decoded[comp], x, y, n, cfg.bit_depth, pred)
+    else:
+        reference_samples(plane, S.pic.decoded[comp], x, y, n, cfg.bit_depth, refs)
+        predict_mode(refs, mode, n, is_luma, cfg.bit_depth, cfg.strong, smoothed, pred, S.work[6])
     for i in range(n):
         for j in range(n):
             residual[i, j] = orig[y + i, x + j] - pred[i, j]
@@ -179,7 +183,7 @@ def code_block(S, cfg, comp, x, y, n, mode, cbf_ctx, ctx_copy):
         log2n = 2 if n == 4 else (3 if n == 8 else (4 if n == 16 else 5))
         bits += residual_bits(S, block, log2n, not is_luma, ctx_copy)
     reconstruct_block(plane, S.pic.decoded[comp], levels, x, y, n, mode, is_luma, qp,
-                      cfg.bit_depth, cfg.strong, coded, S.work)
+                      cfg.bit_depth, cfg.strong, coded, S.work, S.pic.planes[0])
     return sse(orig, plane, x, y, n), bits
 
 
@@ -311,7 +315,7 @@ def chroma_option(S, cfg, x, y, log2, value, ctx_copy):
     cbf_ctx = CBF_CHROMA + (1 if (quarters == 4 or S.nxn[y >> 2, x >> 2]) else 0)
     mode = chroma_mode_from_syntax(value, S.pic.luma_mode[y >> 2, x >> 2])
     cx, cy = x >> 1, y >> 1
-    distortion, bits = 0.0, chroma_mode_bits(S.ctx, value) / ONE_BIT
+    distortion, bits = 0.0, chroma_mode_bits(S.ctx, value, S.cclm) / ONE_BIT
     for comp in (1, 2):
         if quarters > 1:
             clear_decoded(S, comp, cx, cy, size)
@@ -333,7 +337,7 @@ def chroma_candidates(S, cfg, x, y, log2):
     luma_mode = S.pic.luma_mode[y >> 2, x >> 2]
     for value in range(4):
         mode = chroma_mode_from_syntax(value, luma_mode)
-        costs[value] = cfg.sqrt_lam * chroma_mode_bits(S.ctx, value) / ONE_BIT
+        costs[value] = cfg.sqrt_lam * chroma_mode_bits(S.ctx, value, S.cclm) / ONE_BIT
         for comp in (1, 2):
             reference_samples(S.pic.planes[comp], S.pic.decoded[comp], cx, cy, n,
                               cfg.bit_depth, refs)
@@ -341,6 +345,8 @@ def chroma_candidates(S, cfg, x, y, log2):
             costs[value] += satd(S.orig[comp], cx, cy, pred, n)
     order = np.argsort(costs[:4])
     chosen = [4]
+    if S.cclm:  # always tried: SATD underrates it
+        chosen.append(CCLM_SYNTAX)
     for i in range(CHROMA_RD_CANDIDATES):
         chosen.append(order[i])
     return chosen

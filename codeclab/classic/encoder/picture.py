@@ -84,9 +84,10 @@ def picture_settings(qp: int, lam: float, strong_smoothing: bool, rounding: int,
 
 
 def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None,
-               program: tuple | None = None, sign_hiding: bool = False) -> tuple:
+               program: tuple | None = None, sign_hiding: bool = False, cclm: bool = False) -> tuple:
     """:data:`Search` over the source ``planes`` for the picture state ``pic``; ``program``:
-    the neural intra :data:`~codeclab.classic.common.nnintra.Program` (default: the tool off)."""
+    the neural intra :data:`~codeclab.classic.common.nnintra.Program` (default: the tool off);
+    ``cclm``: chroma may be predicted from luma (:mod:`~codeclab.classic.common.cclm`)."""
     height, width = pic.planes[0].shape
     orig = tuple(np.ascontiguousarray(p, dtype=np.int32) for p in planes)
     maps = (np.zeros_like(pic.cu_log2), np.zeros_like(pic.cu_log2))
@@ -94,7 +95,7 @@ def new_search(planes: tuple[np.ndarray, ...], pic: Picture, qp: int, inter=None
     inter = no_inter_search(height, width) if inter is None else inter
     program = empty_program() if program is None else program
     return make_search(orig, pic, maps[0], maps[1], new_contexts(qp), SCANS, new_workspace(program),
-                       new_scratch(), syntax, inter, bool(sign_hiding))
+                       new_scratch(), syntax, inter, bool(sign_hiding), bool(cclm))
 
 
 def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: PictureParams,
@@ -107,7 +108,8 @@ def encode_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], params: Pic
     qp = params.qp
     cfg = picture_settings(qp, rd_lambda(qp), params.strong_smoothing, INTRA_ROUNDING, rdoq, params.bit_depth)
     pic = new_picture(height, width, coded)
-    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra), sign_hiding=params.sign_hiding)
+    S = new_search(planes, pic, qp, program=intra_program(params.neural_intra), sign_hiding=params.sign_hiding,
+                   cclm=params.cclm)
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_ctus(S, cfg, ctx, ctu_bits)

@@ -9,7 +9,7 @@ the very binarisation it will be written with. Contexts and binarisations are in
 from __future__ import annotations
 
 from codeclab.classic.common.mvpred import MAX_MERGE_CANDIDATES
-from codeclab.classic.common.syntax import (CHROMA_MODE, MERGE_IDX, MVD_GREATER0, MVD_GREATER1, NN_INTRA_FLAG,
+from codeclab.classic.common.syntax import (CCLM_FLAG, CCLM_SYNTAX, CHROMA_MODE, MERGE_IDX, MVD_GREATER0, MVD_GREATER1, NN_INTRA_FLAG,
                                             PREV_INTRA_LUMA, REF_IDX)
 from codeclab.entropy.binarization import encode_exp_golomb
 from codeclab.entropy.cabac import encode_bin, encode_bypass
@@ -69,8 +69,13 @@ def nn_intra_bits(ctx, inc, head, head_bits):
 
 # -------------------------------------------------------------------- chroma mode (§8.4.3)
 @kernel
-def encode_chroma_mode(reg, out, ctx, value):
-    """intra_chroma_pred_mode: 4 (DM) is the single bin 0; 0..3 are 1 and two bypass bits."""
+def encode_chroma_mode(reg, out, ctx, value, cclm):
+    """cclm_flag (when the picture allows CCLM), then intra_chroma_pred_mode: 4 (DM) is the
+    single bin 0; 0..3 are 1 and two bypass bits."""
+    if cclm:
+        reg = encode_bin(reg, out, ctx, CCLM_FLAG, 1 if value == CCLM_SYNTAX else 0)
+        if value == CCLM_SYNTAX:
+            return reg
     if value == 4:
         return encode_bin(reg, out, ctx, CHROMA_MODE, 0)
     reg = encode_bin(reg, out, ctx, CHROMA_MODE, 1)
@@ -79,10 +84,15 @@ def encode_chroma_mode(reg, out, ctx, value):
 
 
 @kernel
-def chroma_mode_bits(ctx, value):
+def chroma_mode_bits(ctx, value, cclm):
+    flag = 0
+    if cclm:
+        if value == CCLM_SYNTAX:
+            return bin_cost(ctx, CCLM_FLAG, 1)
+        flag = bin_cost(ctx, CCLM_FLAG, 0)
     if value == 4:
-        return bin_cost(ctx, CHROMA_MODE, 0)
-    return bin_cost(ctx, CHROMA_MODE, 1) + 2 * ONE_BIT
+        return flag + bin_cost(ctx, CHROMA_MODE, 0)
+    return flag + bin_cost(ctx, CHROMA_MODE, 1) + 2 * ONE_BIT
 
 
 # -------------------------------------------------------------------- merge_idx (§9.3.3.x TR)

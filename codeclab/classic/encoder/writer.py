@@ -65,7 +65,7 @@ def write_intra_cu(reg, out, ctx, S, x, y, log2, tu_count):
         m0, m1, m2 = most_probable_modes(left, above)
         is_mpm, index = mode_to_syntax(mode, m0, m1, m2)
         reg = encode_luma_mode(reg, out, ctx, is_mpm, index)
-    reg = encode_chroma_mode(reg, out, ctx, S.chroma_syntax[y >> 2, x >> 2])
+    reg = encode_chroma_mode(reg, out, ctx, S.chroma_syntax[y >> 2, x >> 2], S.cclm)
     quarters = 4 if log2 == CTU_LOG2 else 1
     tu = size >> 1 if log2 == CTU_LOG2 else size
     split_tu = 1 if (quarters > 1 or nxn) else 0
