@@ -11,6 +11,9 @@ curves, and the median encode time of each setting.
     python benchmarks/classic_tools.py                              # sign hiding, 8 Kodak pictures
     python benchmarks/classic_tools.py --images all --jobs 2 --json results/tools.json
 
+With all 24 Kodak pictures each setting's mean curve is also compared with the anchors'
+(VVenC, x265, JPEG in ``../shared/anchors/kodak``): the BD-rate against VVenC of issue 24.
+
 Tools: ``sign_hiding`` (sign data hiding, H.265 §7.3.8.11), ``rdoq`` (RD-optimised
 quantisation, encoder-only), ``ten_bit`` (10-bit internal samples for 8-bit pictures, the
 Main 10 way: QpBdOffset 12, H.265 §7.4.3.2.1), ``cclm`` (chroma from luma, H.266 §8.4.5.2.14).
@@ -37,7 +40,12 @@ EIGHT = ("kodim01", "kodim03", "kodim05", "kodim07", "kodim13", "kodim15", "kodi
 SWITCHES = {"sign_hiding": ({"sign_hiding": True}, {"sign_hiding": False}),
             "rdoq": ({"rdoq": True}, {"rdoq": False}),
             "ten_bit": ({"bit_depth": 10}, {"bit_depth": 8}),
-            "cclm": ({"cclm": True}, {"cclm": False})}
+            "cclm": ({"cclm": True}, {"cclm": False}),
+            # the tools of the VVC step together (issue 24), against the codec without them
+            "vvc_step": ({"bit_depth": 10, "cclm": True}, {"bit_depth": 8, "cclm": False})}
+#: Anchors whose Kodak mean curves (``../shared/anchors/kodak/NAME.json``) each arm is compared with.
+ANCHORS = ("vvc-vvenc", "hevc-x265", "jpeg")
+ANCHOR_DIR = REPO.parent / "shared" / "anchors" / "kodak"
 TOOLS = tuple(SWITCHES)
 
 
@@ -64,6 +72,22 @@ def code_point(job: tuple[str, str, int, bool]) -> dict:
             "psnr": psnr_rgb(image, result.recon), "encode_s": seconds, "exact": exact}
 
 
+def versus_anchors(mean: dict, anchor_dir: Path = ANCHOR_DIR) -> dict:
+    """BD-rate (pchip, PSNR-RGB) of each arm's mean curve against each anchor's Kodak curve
+    (positive: the arm needs more bits); empty where the anchors are absent. Meaningful for
+    the mean over all 24 pictures only, which is what the anchors are."""
+    from codeclab.eval.bdrate import bd_rate
+
+    out = {}
+    for name in ANCHORS:
+        path = anchor_dir / f"{name}.json"
+        if not path.is_file():
+            continue
+        results = json.loads(path.read_text())["results"]
+        out[name] = {str(on): bd_rate(results["bpp"], results["psnr-rgb"], *mean[on]) for on in (False, True)}
+    return out
+
+
 def summarise(rows: list[dict], qps: list[int]) -> dict:
     from codeclab.eval.bdrate import bd_rate
 
@@ -83,6 +107,7 @@ def summarise(rows: list[dict], qps: list[int]) -> dict:
             "median_encode_s": {str(on): statistics.median(r["encode_s"] for r in rows if r["on"] == on)
                                 for on in (False, True)},
             "mean_curves": {str(on): {"bpp": mean[on][0], "psnr": mean[on][1]} for on in (False, True)},
+            "versus_anchors": versus_anchors(mean) if len(pictures) == 24 else {},
             "all_exact": all(r["exact"] for r in rows)}
 
 
@@ -116,6 +141,8 @@ def main() -> int:
               f"{summary['bd_rate_of_mean_curves']:+.2f}% (mean curves); median encode "
               f"{summary['median_encode_s']['False']:.2f} s off, {summary['median_encode_s']['True']:.2f} s on; "
               f"all decodes exact: {summary['all_exact']}")
+        for anchor, arms in summary["versus_anchors"].items():
+            print(f"    vs {anchor}: off {arms['False']:+.2f}%, on {arms['True']:+.2f}%")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")
