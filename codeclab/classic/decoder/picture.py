@@ -41,7 +41,7 @@ from codeclab.classic.common.partition import (CTU_LOG2, CTU_SIZE, MIN_CU_LOG2, 
                                                fill_map, largest_block_at, neighbour_modes, split_context,
                                                units_of, z_order_position)
 from codeclab.classic.common.picture import (AMVP, MERGE, SKIP, Picture, References, new_picture,
-                                             no_references, padded_shape)
+                                             padded_shape)
 from codeclab.classic.common.reconstruct import add_residual, new_workspace, reconstruct_block, scaling_qps
 from codeclab.classic.common.residual import diagonal_scan
 from codeclab.classic.common.syntax import (CBF_CHROMA, CBF_CHROMA_INTER, CBF_LUMA, CBF_LUMA_INTER, CU_SKIP,
@@ -254,7 +254,7 @@ def decode_intra_cu(reg, data, ctx, pic, x, y, log2, cfg, scratch, tu_count):
 def decode_cu(reg, data, ctx, pic, refs, x, y, log2, cfg, scratch, tu_count):
     """coding_unit() at luma (x, y) of side 2^log2 (§7.3.8.5)."""
     fill_map(pic.cu_log2, x, y, 1 << log2, log2)
-    if cfg.inter:
+    if refs is not None:  # None in an intra picture: numba drops this branch, no inter kernel is compiled
         reg, skip = decode_flag(reg, data, ctx, CU_SKIP + skip_context(pic, x, y))
         intra = 0
         if not skip:
@@ -331,8 +331,6 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     stored_height, stored_width = padded_shape(height, width)
     pic = new_picture(stored_height, stored_width, coded)
     inter = refs is not None
-    if refs is None:
-        refs = no_references(stored_height, stored_width)
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
     cfg = Settings(*scaling_qps(params.qp, params.bit_depth), params.bit_depth, params.strong_smoothing, inter,

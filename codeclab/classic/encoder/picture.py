@@ -49,7 +49,7 @@ def encode_ctus(S, cfg, ctx, ctu_bits):
             search_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
             out = reserve(reg, out, MAX_CTU_BINS)
             start = bits_written(reg)
-            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, False, 0, tu_count)
+            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, None, tu_count)
             ctu_bits[row, col] = bits_written(reg) - start
     out = reserve(reg, out, 16)
     size = encoder_finish(reg, out)
@@ -131,8 +131,7 @@ def encode_inter_ctus(S, cfg, ctx, ctu_bits):
             inter_ctu(S, cfg, col * CTU_SIZE, row * CTU_SIZE, ctx_copy)
             out = reserve(reg, out, MAX_CTU_BINS)
             start = bits_written(reg)
-            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, True, S.inter.num_refs,
-                                      tu_count)
+            reg, tu_count = write_ctu(reg, out, ctx, S, row, col, S.inter.num_refs, tu_count)
             ctu_bits[row, col] = bits_written(reg) - start
     out = reserve(reg, out, 16)
     size = encoder_finish(reg, out)

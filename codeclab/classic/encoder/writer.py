@@ -137,9 +137,12 @@ def write_inter_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
 
 
 @kernel
-def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
-    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.picture.decode_cu`."""
-    if inter:
+def write_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count):
+    """coding_unit(): the mirror image of :func:`codeclab.classic.decoder.picture.decode_cu`.
+
+    ``num_refs`` is None in an intra picture: numba then drops the inter branch, and writing
+    a still picture compiles no inter syntax."""
+    if num_refs is not None:
         kind = S.pic.cu_kind[y >> 2, x >> 2]
         reg = encode_flag(reg, out, ctx, CU_SKIP + skip_context(S.pic, x, y), 1 if kind == SKIP else 0)
         if kind != INTRA:
@@ -149,8 +152,9 @@ def write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count):
 
 
 @kernel
-def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
-    """coding_quadtree() of one CTU, walked in z-order as the decoder walks it."""
+def write_ctu(reg, out, ctx, S, row, col, num_refs, tu_count):
+    """coding_quadtree() of one CTU, walked in z-order as the decoder walks it; ``num_refs``:
+    None in an intra picture (:func:`write_cu`)."""
     coded_height, coded_width = S.pic.coded
     k = 0
     while k < UNITS_PER_CTU:
@@ -170,6 +174,6 @@ def write_ctu(reg, out, ctx, S, row, col, inter, num_refs, tu_count):
             if not split:
                 break
             log2 -= 1
-        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, inter, num_refs, tu_count)
+        reg, tu_count = write_cu(reg, out, ctx, S, x, y, log2, num_refs, tu_count)
         k += units_of(log2)
     return reg, tu_count
