@@ -22,11 +22,14 @@ def crop(samples_dir):
     return read_image(samples_dir / "kodim23_crop256.png")
 
 
-def test_the_flag_round_trips_and_sequences_refuse_it():
+def test_the_flag_round_trips_in_both_parameter_sets():
     assert PictureParams.unpack(PictureParams(qp=30, bit_depth=10).pack()).bit_depth == 10
     assert PictureParams.unpack(PictureParams(qp=30).pack()).bit_depth == 8
     packed = bytearray(SequenceParams(qp=30).pack())
     packed[1] |= FLAG_HIGH_BIT_DEPTH
+    assert SequenceParams.unpack(bytes(packed)) == SequenceParams(qp=30, bit_depth=10)
+    assert SequenceParams(qp=30, bit_depth=10).picture(31).bit_depth == 10
+    packed[1] |= 0x80  # the one flag bit a sequence does not use
     with pytest.raises(BitstreamError):
         SequenceParams.unpack(bytes(packed))
     with pytest.raises(ValueError):

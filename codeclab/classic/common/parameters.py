@@ -23,7 +23,7 @@ FLAG_STRONG_SMOOTHING = 2
 FLAG_PICTURE_FILTER = 4
 FLAG_NEURAL_INTRA = 16
 FLAG_SIGN_HIDING = 32
-FLAG_HIGH_BIT_DEPTH = 64  # pictures only: samples are coded at 10 bits (8-bit RGB in and out)
+FLAG_HIGH_BIT_DEPTH = 64  # samples are coded at 10 bits (a picture: 8-bit RGB in and out; a sequence: 10-bit video)
 FLAG_CCLM = 128  # pictures only: chroma may be predicted from luma (cross-component linear model)
 _PARAMS = struct.Struct(">BBBBB")
 
@@ -103,11 +103,13 @@ class SequenceParams:
     picture_filter: int = 0  # 0: none, else the tool id of :mod:`~codeclab.classic.common.tools`
     neural_intra: bool = False  # the network intra modes of :mod:`~codeclab.classic.common.nnintra`
     sign_hiding: bool = False  # sign data hiding in every picture
+    bit_depth: int = 8  # of the video and of its coding, 8 or 10 (:data:`FLAG_HIGH_BIT_DEPTH`)
 
     def pack(self) -> bytes:
         flags = (FLAG_DEBLOCKING * self.deblocking + FLAG_STRONG_SMOOTHING * self.strong_smoothing
                  + FLAG_PICTURE_FILTER * bool(self.picture_filter) + FLAG_TMVP * self.tmvp
-                 + FLAG_NEURAL_INTRA * self.neural_intra + FLAG_SIGN_HIDING * self.sign_hiding)
+                 + FLAG_NEURAL_INTRA * self.neural_intra + FLAG_SIGN_HIDING * self.sign_hiding
+                 + FLAG_HIGH_BIT_DEPTH * (self.bit_depth == 10))
         packed = _SEQUENCE.pack(self.qp, flags, self.ctu_log2, self.min_cu_log2,
                                 self.intra_period, self.num_refs, self.gop_size)
         return packed + bytes([self.picture_filter]) if self.picture_filter else packed
@@ -126,7 +128,7 @@ class SequenceParams:
             raise BitstreamError("classic: picture-filter flag and filter id disagree")
         if qp > 51:
             raise BitstreamError(f"classic: QP {qp} outside 0..51")
-        if flags >> 6:
+        if flags >> 7:
             raise BitstreamError(f"classic: unknown tool flags {flags:#x}")
         if ctu_log2 != 6 or min_cu_log2 != 3:
             raise BitstreamError(f"classic: unsupported CTU/CU sizes 2^{ctu_log2}/2^{min_cu_log2}")
@@ -138,14 +140,15 @@ class SequenceParams:
             raise BitstreamError(f"classic: GOP size {gop_size}, expected 1..{MAX_GOP_SIZE}")
         return cls(qp, intra_period, num_refs, gop_size, bool(flags & FLAG_DEBLOCKING),
                    bool(flags & FLAG_STRONG_SMOOTHING), bool(flags & FLAG_TMVP), ctu_log2,
-                   min_cu_log2, picture_filter, bool(flags & FLAG_NEURAL_INTRA), bool(flags & FLAG_SIGN_HIDING))
+                   min_cu_log2, picture_filter, bool(flags & FLAG_NEURAL_INTRA), bool(flags & FLAG_SIGN_HIDING),
+                   10 if flags & FLAG_HIGH_BIT_DEPTH else 8)
 
     def picture(self, qp: int) -> PictureParams:
         """The parameters one picture of the sequence is coded with, at ``qp``."""
         return PictureParams(qp=qp, deblocking=self.deblocking,
                              strong_smoothing=self.strong_smoothing, ctu_log2=self.ctu_log2,
                              min_cu_log2=self.min_cu_log2, picture_filter=self.picture_filter,
-                             neural_intra=self.neural_intra, sign_hiding=self.sign_hiding)
+                             neural_intra=self.neural_intra, sign_hiding=self.sign_hiding, bit_depth=self.bit_depth)
 
 
 def pack_picture_header(inter: bool, qp: int) -> int:

@@ -86,17 +86,19 @@ def build_references(buffer: dict[int, ReferencePicture], poc: int, pocs: list[i
                       np.asarray(pocs, np.int64), poc, col.mv, col.ref_poc, col.poc, int(tmvp))
 
 
-def crop_frame(planes: tuple, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shown part of decoded padded planes, as uint8 (what a frame of the output holds)."""
+def crop_frame(planes: tuple, height: int, width: int, bit_depth: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shown part of decoded padded planes, as uint8 (8-bit) or uint16 (10-bit): what a
+    frame of the output holds."""
     chroma_h, chroma_w = (height + 1) // 2, (width + 1) // 2
-    return (planes[0][:height, :width].astype(np.uint8),
-            planes[1][:chroma_h, :chroma_w].astype(np.uint8),
-            planes[2][:chroma_h, :chroma_w].astype(np.uint8))
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    return (planes[0][:height, :width].astype(dtype),
+            planes[1][:chroma_h, :chroma_w].astype(dtype),
+            planes[2][:chroma_h, :chroma_w].astype(dtype))
 
 
-def frames_to_video(frames: list[tuple], like: Video | StreamHeader) -> Video:
+def frames_to_video(frames: list[tuple], like: Video | StreamHeader, bit_depth: int = 8) -> Video:
     """Stack cropped frames into a :class:`~codeclab.io.video.Video` with ``like``'s timing and
     colour description. No Y4M tags: the container does not carry them, so the encoder's
     reconstruction and the decoder's output are written as the same file."""
     y, cb, cr = (torch.from_numpy(np.stack([f[c] for f in frames])) for c in range(3))
-    return Video(y, cb, cr, like.fps, ColorFormat.YUV420, 8, like.matrix, like.range)
+    return Video(y, cb, cr, like.fps, ColorFormat.YUV420, bit_depth, like.matrix, like.range)

@@ -43,8 +43,10 @@ def decode_sequence(header: StreamHeader, params: SequenceParams, payload: bytes
     Memory stays bounded by the output: the reference buffer holds ``num_refs`` pictures and
     every frame is kept only as its cropped 8-bit planes.
     """
-    if header.bit_depth != 8 or header.color_format != ColorFormat.YUV420:
-        raise BitstreamError("classic sequences are 8-bit 4:2:0, the header says otherwise")
+    if header.bit_depth != params.bit_depth or header.color_format != ColorFormat.YUV420:
+        raise BitstreamError(f"classic: a {params.bit_depth}-bit 4:2:0 sequence, the header says otherwise")
+    if params.bit_depth != 8 and (params.neural_intra or params.picture_filter):
+        raise BitstreamError("classic: the neural tools work on 8-bit samples, the stream says 10")
     height, width = header.height, header.width
     coded = coded_size(height, width)
     picture_filter = filter_for_id(params.picture_filter) if params.picture_filter else None
@@ -72,10 +74,10 @@ def decode_sequence(header: StreamHeader, params: SequenceParams, payload: bytes
         buffer[t] = reference_picture(t, planes, decoded.picture, pocs)
         keep = reference_pocs(t + 1, params.intra_period, params.num_refs, params.gop_size)
         buffer = {p: buffer[p] for p in keep}
-        frames.append(crop_frame(planes, height, width))
+        frames.append(crop_frame(planes, height, width, params.bit_depth))
     return DecodedSequence(frames, planes, decoded.picture, decoded.ctu_bits)
 
 
 def decode_video(header: StreamHeader, params: SequenceParams, payload: bytes) -> Video:
     """The decoded sequence as a :class:`~codeclab.io.video.Video` of the header's size."""
-    return frames_to_video(decode_sequence(header, params, payload).frames, header)
+    return frames_to_video(decode_sequence(header, params, payload).frames, header, params.bit_depth)

@@ -66,18 +66,18 @@ INTRA_TRY_RATIO = 1.0
 
 
 @kernel
-def predict_cu(S, x, y, size, ref, mvx, mvy):
+def predict_cu(S, x, y, size, ref, mvx, mvy, bit_depth):
     """Motion-compensated Y, Cb, Cr of the CU into ``S.inter.pred`` (the decoder's function)."""
     refs = S.inter.refs
     coded_height, coded_width = S.pic.coded
     work, pred14 = S.inter.mc
-    predict_block(refs.y[ref], coded_height, coded_width, x, y, size, size, mvx, mvy, True, 8,
+    predict_block(refs.y[ref], coded_height, coded_width, x, y, size, size, mvx, mvy, True, bit_depth,
                   work, pred14, S.inter.pred[0], 0, 0)
     half = size >> 1
     predict_block(refs.cb[ref], coded_height >> 1, coded_width >> 1, x >> 1, y >> 1, half, half,
-                  mvx, mvy, False, 8, work, pred14, S.inter.pred[1], 0, 0)
+                  mvx, mvy, False, bit_depth, work, pred14, S.inter.pred[1], 0, 0)
     predict_block(refs.cr[ref], coded_height >> 1, coded_width >> 1, x >> 1, y >> 1, half, half,
-                  mvx, mvy, False, 8, work, pred14, S.inter.pred[2], 0, 0)
+                  mvx, mvy, False, bit_depth, work, pred14, S.inter.pred[2], 0, 0)
 
 
 # -------------------------------------------------------------------- CU state
@@ -260,7 +260,7 @@ def try_merge(S, cfg, x, y, log2, slot, skip_bits, inter_bits, ctx_copy):
             break
         mvx, mvy, ref = cands[i, 0], cands[i, 1], cands[i, 2]
         idx_bits = merge_idx_bits(S.ctx, i) / ONE_BIT
-        predict_cu(S, x, y, size, ref, mvx, mvy)
+        predict_cu(S, x, y, size, ref, mvx, mvy, cfg.bit_depth)
         set_motion(S, x, y, size, mvx, mvy, ref, SKIP, i, 0, 0, 0)
         cost = apply_prediction(S, cfg, x, y, size) + cfg.lam * (skip_bits + idx_bits)
         if cost < best_cost:
@@ -295,7 +295,7 @@ def try_amvp(S, cfg, x, y, log2, inter_bits, ctx_copy):
     mvd_x, mvd_y = mvx - amvp[mvp_idx, 0], mvy - amvp[mvp_idx, 1]
     motion_bits = (flag_bits(S.ctx, MERGE_FLAG, 0) + ref_idx_bits(S.ctx, best_ref, num_refs)
                    + mvd_bits(S.ctx, mvd_x, mvd_y) + flag_bits(S.ctx, MVP_IDX, mvp_idx)) / ONE_BIT
-    predict_cu(S, x, y, size, best_ref, mvx, mvy)
+    predict_cu(S, x, y, size, best_ref, mvx, mvy, cfg.bit_depth)
     set_motion(S, x, y, size, mvx, mvy, best_ref, AMVP, 0, mvp_idx, mvd_x, mvd_y)
     d, bits, coded = code_inter_residual(S, cfg, x, y, log2, ctx_copy)
     if coded:

@@ -152,12 +152,12 @@ def encode_inter_planes(planes: tuple[np.ndarray, np.ndarray, np.ndarray], param
     """
     height, width = planes[0].shape
     qp = params.qp
-    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING, rdoq)
+    cfg = picture_settings(qp, lam, params.strong_smoothing, INTRA_ROUNDING, rdoq, params.bit_depth)
     pic = new_picture(height, width, coded)
     inter = new_inter_search(refs, phases, margin, me_mv, num_refs, INTER_ROUNDING)
     S = new_search(planes, pic, qp, inter, intra_program(params.neural_intra), params.sign_hiding)
     ctx = new_contexts(qp)
     ctu_bits = np.zeros((height // CTU_SIZE, width // CTU_SIZE), np.int64)
     payload = encode_inter_ctus(S, cfg, ctx, ctu_bits)
-    recon = deblock_picture(pic, qp, params.deblocking, refs.pocs)
+    recon = deblock_picture(pic, qp, params.deblocking, refs.pocs, params.bit_depth)
     return EncodedPicture(payload.tobytes(), recon, pic, ctu_bits)

@@ -103,11 +103,11 @@ def video_planes(video: Video, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def check_video(video: Video) -> None:
-    """``UnsupportedError`` unless ``video`` is what the classic codec codes: 8-bit 4:2:0."""
+    """``UnsupportedError`` unless ``video`` is what the classic codec codes: 8- or 10-bit 4:2:0."""
     if video.color_format != ColorFormat.YUV420 or video.cb is None:
         raise UnsupportedError(f"classic codes 4:2:0 video, not {video.color_format.name}")
-    if video.bit_depth != 8:
-        raise UnsupportedError(f"classic codes 8-bit video, not {video.bit_depth}-bit")
+    if video.bit_depth not in (8, 10):
+        raise UnsupportedError(f"classic codes 8- and 10-bit video, not {video.bit_depth}-bit")
     if video.num_frames < 1:
         raise InputError("the video has no frames")
 
@@ -149,10 +149,10 @@ def motion_fields(current: np.ndarray, buffer: dict[int, ReferencePicture], poc:
     return np.stack([f for _, f in fields]).astype(np.int32)
 
 
-def reference_phases(reference: ReferencePicture, coded: tuple[int, int]) -> np.ndarray:
+def reference_phases(reference: ReferencePicture, coded: tuple[int, int], bit_depth: int = 8) -> np.ndarray:
     """The quarter-sample phases of a reference's luma, computed once per picture."""
     if reference.phases is None:
-        reference.phases = fractional_planes(reference.planes[0], coded[0], coded[1], PHASE_MARGIN)
+        reference.phases = fractional_planes(reference.planes[0], coded[0], coded[1], PHASE_MARGIN, bit_depth)
     return reference.phases
 
 
@@ -160,9 +160,9 @@ def encode_p_picture(original: tuple, params: PictureParams, buffer: dict[int, R
                      poc: int, pocs: list[int], coded: tuple[int, int], tmvp: bool, rdoq: bool = False):
     """Encode picture ``poc`` as a P picture predicting from the buffered pictures ``pocs``."""
     refs = build_references(buffer, poc, pocs, tmvp)
-    lam = picture_lambda(params.qp)
-    me_mv = motion_fields(original[0], buffer, poc, pocs, coded, lam)
-    phases = np.stack([reference_phases(buffer[p], coded) for p in pocs])
+    lam = picture_lambda(params.qp)  # for 8-bit distortion; picture_settings scales it
+    me_mv = motion_fields(original[0], buffer, poc, pocs, coded, lam * 4.0 ** (params.bit_depth - 8))
+    phases = np.stack([reference_phases(buffer[p], coded, params.bit_depth) for p in pocs])
     return encode_inter_planes(original, params, refs, len(pocs), coded, phases, PHASE_MARGIN,
                                me_mv, lam, rdoq)
 
@@ -173,12 +173,14 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
     """Encode a video; returns ``(SequenceParams, payload, reconstruction Video, stats)``."""
     check_video(video)
     check_intra_period(intra_period)
+    if video.bit_depth != 8 and (neural_intra or picture_filter is not None):
+        raise UnsupportedError("the neural tools work on 8-bit samples; code this video with 'classic'")
     height, width = video.height, video.width
     coded = coded_size(height, width)
     tool = picture_filter.tool_id if picture_filter is not None else 0
     params = SequenceParams(qp=qp, intra_period=intra_period, num_refs=num_refs,
                             gop_size=GOP_SIZE, tmvp=tmvp, picture_filter=tool,
-                            neural_intra=neural_intra, sign_hiding=sign_hiding)
+                            neural_intra=neural_intra, sign_hiding=sign_hiding, bit_depth=video.bit_depth)
     buffer: dict[int, ReferencePicture] = {}
     records, recon_frames = [], []
     stats = {"picture_bits": [], "picture_qp": [], "picture_type": []}
@@ -199,11 +201,11 @@ def encode_sequence(video: Video, qp: int, intra_period: int, num_refs: int = 2,
         keep = reference_pocs(t + 1, intra_period, num_refs, GOP_SIZE)
         buffer = {p: buffer[p] for p in keep}
         records.append(uleb128(len(data) + 1) + bytes([pack_picture_header(bool(pocs), pqp)]) + data)
-        recon_frames.append(crop_frame(planes, height, width))
+        recon_frames.append(crop_frame(planes, height, width, video.bit_depth))
         stats["picture_bits"].append(8 * len(data))
         stats["picture_qp"].append(pqp)
         stats["picture_type"].append("P" if pocs else "I")
-    recon = frames_to_video(recon_frames, video)
+    recon = frames_to_video(recon_frames, video, video.bit_depth)
     return params, b"".join(records), recon, stats
 
 
