@@ -5,7 +5,7 @@ Still pictures: RGB in, RGB out, an all-intra coder in between::
     RGB ─► Y'CbCr BT.709 full range (integer) ─► 4:2:0 ─► pad to 64 ─► encoder ─► payload
     payload ─► decoder ─► crop ─► upsample chroma ─► RGB
 
-Sequences: Y'CbCr 4:2:0 8-bit in and out as they come (no colour conversion), coded as
+Sequences: Y'CbCr 4:2:0, 8- or 10-bit, in and out as they come (no colour conversion), coded as
 I P P P ... pictures (:mod:`~codeclab.classic.encoder.sequence`); matrix and range travel in the container header.
 
 Colour: BT.709, full range, with the project's fixed-point conversion
@@ -72,7 +72,7 @@ class ClassicCodec(Codec):
     """Internal bit depth of still pictures, 8 or 10: at 10 the 8-bit RGB is converted to
     10-bit Y'CbCr and coded with 4x finer levels (the stream says which). 10, as the VVenC
     and x265 anchors code: -1.6% BD-rate on 8 Kodak pictures (``benchmarks/classic_tools.py
-    --tools ten_bit``). Sequences are coded at 8 bits."""
+    --tools ten_bit``). Sequences are coded at their own bit depth (8 or 10)."""
 
     cclm: bool = True
     """Chroma predicted from luma in still pictures (:mod:`~codeclab.classic.common.cclm`)."""
