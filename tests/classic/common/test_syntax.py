@@ -83,7 +83,7 @@ def test_sequence_params_round_trip_and_validate():
     assert parameters.SequenceParams.unpack(params.pack()) == params
     assert len(parameters.SequenceParams(qp=27).pack()) == 8
     good = bytearray(parameters.SequenceParams(qp=27).pack())
-    for position, value in [(0, 52), (1, 0x40), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5), (7, 0), (7, 17)]:
+    for position, value in [(0, 52), (1, 0x80), (2, 5), (4, 0), (5, 0), (6, 0), (6, 5), (7, 0), (7, 17)]:
         bad = bytearray(good)
         if position == 4:
             bad[4:6] = b"\x00\x00"
