@@ -255,6 +255,79 @@ for left, above in ((26, 26), (10, 26), (1, 1)):
     print(f"left neighbour mode {left:2}, above {above:2} -> most probable modes {most_probable_modes(left, above)}")
 
 # %% [markdown] lang="en"
+# ## 5. Chroma from luma (CCLM)
+#
+# Within one block, chroma is often close to a straight-line function of luma: the same
+# object edge moves both. VVC's cross-component linear model (CCLM) fits that line on the
+# **neighbours** of the chroma block, which the decoder has too, so only the choice of the
+# mode costs bits:
+#
+# $$\text{pred}_C(x, y) = \big((\text{pDsY}(x, y)\cdot a) \gg k\big) + b$$
+#
+# where pDsY is the reconstructed luma brought to the chroma grid by a 6-tap filter, and
+# $(a, k, b)$ is the line through the means of the two smallest and the two largest of four
+# neighbour pairs, found with a table instead of a division. `classic` codes still pictures
+# with it (`codeclab.classic.common.cclm`, its torch twin in `common/reference/cclm.py`):
+# on Kodak it saves 2.6% of the bits at equal PSNR-RGB. Below, DC (the mean of the
+# neighbours) and CCLM on every 8×8 Cb block of this picture, and the block where CCLM helps most.
+
+# %% [markdown] lang="zh"
+# ## 5. 由亮度预测色度（CCLM）
+#
+# 在一个块内，色度往往近似是亮度的一次函数：同一条物体边缘同时改变了二者。VVC 的跨分量线性模型（CCLM）
+# 在色度块的**相邻样本**上拟合这条直线——解码器也有这些样本——所以只有“选用该模式”这一选择需要花费比特：
+#
+# $$\text{pred}_C(x, y) = \big((\text{pDsY}(x, y)\cdot a) \gg k\big) + b$$
+#
+# 其中 pDsY 是用 6 抽头滤波器下采样到色度网格的重建亮度，$(a, k, b)$ 是经过四对相邻样本中两个最小值与两个最大值
+# 各自均值的直线，用查表代替除法求得。`classic` 编码静止图像时使用它（`codeclab.classic.common.cclm`，
+# 其 torch 对照实现在 `common/reference/cclm.py`）：在 Kodak 上，相同 PSNR-RGB 下节省 2.6% 的比特。
+# 下面在本图每个 8×8 的 Cb 块上比较 DC（相邻样本的均值）与 CCLM，并展示 CCLM 帮助最大的块。
+
+# %%
+from codeclab.classic.common.reference import cclm
+
+ycbcr = rgb_to_ycbcr_int(image, "bt709", full_range=True).int()
+cb = (ycbcr[1, 0::2, 0::2] + ycbcr[1, 1::2, 0::2] + ycbcr[1, 0::2, 1::2] + ycbcr[1, 1::2, 1::2] + 2) >> 2
+n = 8
+
+
+def dc_prediction(cx: int, cy: int) -> torch.Tensor:
+    total = cb[cy - 1, cx:cx + n].sum() + cb[cy:cy + n, cx - 1].sum()
+    return torch.full((n, n), int((total + n) // (2 * n)), dtype=torch.int64)
+
+
+sse = {}                                    # every 8x8 Cb block with neighbours above and left
+for cy in range(n, cb.shape[0] - n + 1, n):
+    for cx in range(n, cb.shape[1] - n + 1, n):
+        truth = cb[cy:cy + n, cx:cx + n].long()
+        sse[cx, cy] = (int(((truth - dc_prediction(cx, cy)) ** 2).sum()),
+                       int(((truth - cclm.predict(luma, cb, True, True, cx, cy, n)) ** 2).sum()))
+wins = sum(c < d for d, c in sse.values())
+print(f"CCLM beats DC on {wins} of {len(sse)} blocks; the encoder tries both and keeps the cheaper")
+cx, cy = max(sse, key=lambda p: sse[p][0] - sse[p][1])   # where CCLM helps most
+truth = cb[cy:cy + n, cx:cx + n].long()
+a, k, b = cclm.parameters(luma, cb, True, True, cx, cy, n, 8)
+pred_cclm, dc = cclm.predict(luma, cb, True, True, cx, cy, n), dc_prediction(cx, cy)
+print(f"block at chroma ({cx}, {cy}): a = {a}, k = {k}, b = {b} (slope {a / 2 ** k:.3f}); "
+      f"SSE DC {sse[cx, cy][0]}, CCLM {sse[cx, cy][1]}")
+
+ds = cclm.downsample_block(luma, cx, cy, n, n, True)
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
+for ax, (title, block) in zip(axes[:3], (("Cb", truth), ("DC", dc), ("CCLM", pred_cclm))):
+    ax.imshow(block, cmap="gray", vmin=int(truth.min()) - 5, vmax=int(truth.max()) + 5)
+    ax.set_title(title)
+    ax.axis("off")
+axes[3].scatter(ds.flatten(), truth.flatten(), s=8, label="block samples")
+line = torch.arange(int(ds.min()), int(ds.max()) + 1)
+axes[3].plot(line, ((line * a) >> k) + b, color="C1", label="line fitted on the neighbours")
+axes[3].set_xlabel("luma (downsampled)")
+axes[3].set_ylabel("Cb")
+axes[3].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown] lang="en"
 # ## Exercises
 #
 # 1. **Lambda.** What is HM's Lagrange multiplier at QP 32? → `lambda_qp32`
