@@ -62,9 +62,10 @@ DAMAGED_RESIDUAL, OVERRUN = 10, 11
 #: Up-right diagonal scans of 1x1 .. 8x8: sub-blocks of a 4x4 .. 32x32 block; [2] is the 4x4 scan.
 SCANS = tuple(diagonal_scan(1 << k) for k in range(4))
 
-#: What every CU of a picture is decoded with: its QPs (luma, chroma), sample bit depth,
-#: strong intra smoothing, whether it is a P picture, its number of references, sign hiding.
-Settings = namedtuple("Settings", "qp qpc bit_depth strong inter num_refs sign_hiding cclm")
+#: What every CU of a picture is decoded with: its scaling QPs (luma, chroma), sample bit
+#: depth, strong intra smoothing, its number of references, sign hiding, CCLM. (Whether it
+#: is a P picture is said by the references given to :func:`decode_ctus`: None in an I picture.)
+Settings = namedtuple("Settings", "qp qpc bit_depth strong num_refs sign_hiding cclm")
 #: Scratch space of the kernels: the residual scans, the reconstruction workspace (with the
 #: neural intra program) and the motion-compensation buffers.
 Scratch = namedtuple("Scratch", "scans work mc")
@@ -333,8 +334,8 @@ def decode_payload(params: PictureParams, payload: bytes, height: int, width: in
     inter = refs is not None
     ctx = new_contexts(params.qp)
     positions = np.zeros((stored_height // CTU_SIZE, stored_width // CTU_SIZE), np.int64)
-    cfg = Settings(*scaling_qps(params.qp, params.bit_depth), params.bit_depth, params.strong_smoothing, inter,
-                   num_refs, params.sign_hiding, params.cclm)
+    cfg = Settings(*scaling_qps(params.qp, params.bit_depth), params.bit_depth, params.strong_smoothing, num_refs,
+                   params.sign_hiding, params.cclm)
     code = int(decode_ctus(data, ctx, pic, refs, cfg, SCANS, positions, intra_program(params.neural_intra)))
     if code == DAMAGED_RESIDUAL:
         raise BitstreamError("classic: damaged residual or motion data")
