@@ -213,6 +213,27 @@ def cmd_train(args) -> int:
     return train_main(args)
 
 
+def cmd_fit_prior(args) -> int:
+    import shlex
+
+    import torch
+
+    from codeclab.train.overfit_prior import fit
+
+    torch.set_num_threads(args.threads)
+    try:
+        qualities = [float(q) for q in args.qualities.split(",")]
+    except ValueError:
+        raise InputError(f"--qualities {args.qualities!r}: expected numbers separated by commas") from None
+    if args.steps < 1:
+        raise InputError(f"--steps must be at least 1, not {args.steps}")
+    command = "codeclab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    merged = fit(args.data, qualities, Path(args.out), args.steps, args.seed, command)
+    print(f"prior written: {merged} (copy it and its .json into codeclab/data/weights/ to ship it)" if merged
+          else "this process's qualities are fitted; the others are still running")
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,6 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("make-pairs", help="code training photos with the classic codec: pairs for the loop filter")
     add_make_pairs_arguments(s)
+
+    s = sub.add_parser("fit-prior", help="fit the overfitted codec's starting networks on training pictures")
+    s.add_argument("--data", action="append", required=True, help="folder of training pictures (repeatable)")
+    s.add_argument("--out", required=True, help="output folder (resumes: qualities already fitted are kept)")
+    s.add_argument("--qualities", default="2,4,6,8", help="qualities to fit, comma-separated")
+    s.add_argument("--steps", type=int, default=1200, help="optimisation steps per quality")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    s.set_defaults(func=cmd_fit_prior)
 
     s = sub.add_parser("warmup", help="compile the codecs' kernels now, on every core (first use only)")
     from codeclab.warmup import add_arguments as add_warmup_arguments

@@ -160,9 +160,11 @@ fig.tight_layout()
 # %% [markdown] lang="en"
 # ## 4. The real codec
 #
-# `codeclab`'s `overfit` codec does all of this and more: a warm-up that keeps the best of a
-# few random starts, a cosine learning rate, then it quantises the networks (the step of each
-# group is chosen by rate-distortion) and codes everything with an rANS coder. Its decoder is
+# `codeclab`'s `overfit` codec does all of this and more: its networks start from a *prior*,
+# networks fitted once on a mosaic of training pictures (`codeclab fit-prior`), so the steps
+# go to this picture rather than to learning what every picture needs; a cosine learning
+# rate; then it quantises the networks (the step of each group is chosen by rate-distortion)
+# and codes everything with an rANS coder. Its decoder is
 # an exact integer program, so the decoded picture is the encoder's reconstruction on every
 # machine. `effort` sets the number of iterations (the presets `fast`, `medium`, `slow` are
 # for whole pictures; here 250 iterations keep the chapter short).
@@ -170,7 +172,8 @@ fig.tight_layout()
 # %% [markdown] lang="zh"
 # ## 4. 真正的编码器
 #
-# `codeclab` 的 `overfit` 编码器做了这一切，还做得更多：先热身，从几个随机起点里挑最好的一个，再用余弦学习率训练，
+# `codeclab` 的 `overfit` 编码器做了这一切，还做得更多：它的网络从一个*先验*出发——在训练图像拼成的马赛克上预先拟合好的网络
+# （`codeclab fit-prior`），于是迭代用在这幅图像本身，而不是去学习每幅图像都需要的东西；再用余弦学习率训练，
 # 然后量化网络（每组参数的步长由率失真选择），用 rANS 编码器把一切写进码流。它的解码器是精确的整数程序，
 # 所以在任何机器上解码出的图像都等于编码器的重建。`effort` 设置迭代次数（预设 `fast`、`medium`、`slow` 面向整幅图像；
 # 这里用 250 次迭代让本章保持简短）。

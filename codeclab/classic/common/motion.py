@@ -143,6 +143,7 @@ def _fill_fractional_planes(ref, height, width, margin, bit_depth, planes):
     side_h, side_w = planes.shape[1], planes.shape[2]
     work = (np.empty((side_h + 7, side_w), np.int64), np.empty(side_w + 7, np.int64))
     pred14 = np.empty((side_h, side_w), np.int64)
+    samples = np.empty((side_h, side_w), np.int64)  # int64 as in the decoder: one compiled predict_block
     for phase in range(16):
         if phase == 0:  # the integer position: the reference itself, clipped
             for i in range(side_h):
@@ -151,4 +152,5 @@ def _fill_fractional_planes(ref, height, width, margin, bit_depth, planes):
                     planes[0, i, j] = ref[yy, min(max(j - margin, 0), width - 1)]
             continue
         predict_block(ref, height, width, -margin, -margin, side_w, side_h, phase & 3,
-                      phase >> 2, True, bit_depth, work, pred14, planes[phase], 0, 0)
+                      phase >> 2, True, bit_depth, work, pred14, samples, 0, 0)
+        planes[phase] = samples

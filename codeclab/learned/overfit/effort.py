@@ -15,6 +15,10 @@ from codeclab.learned.overfit.architecture import Architecture
 class Effort:
     """An encoder preset: how long the optimisation runs, and the networks' sizes.
 
+    ``starts`` random starts of ``warmup`` steps each pick the initial networks where the
+    package has no prior for the architecture (:mod:`.prior`); with a prior those steps go
+    to the main run, so :attr:`total_iterations` (the encode time) is the same either way.
+
     ``final`` iterations of hard rounding (step 3) are off in the presets: at these
     iteration budgets they did not lower the loss on Kodak (the note of the issue that
     built this codec gives the runs).

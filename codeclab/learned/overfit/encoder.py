@@ -5,8 +5,9 @@ Encoding *is* training (Ladune et al., "COOL-CHIC", ICCV 2023; Kim et al., "C3",
     minimise  D + lambda R  over  latents y_0..y_{L-1}, ARM, upsampling, synthesis
               D = mean squared error of RGB in [0, 1],  R = latent bits per pixel (ARM's Laplace)
 
-    1. warm-up: a few random starts (network initialisations), a short run each; keep the one
-                with the lowest final loss
+    1. start:   the shipped prior networks of the nearest quality (:mod:`.prior`, fitted on
+                training pictures), latents 0; without a prior, a few random starts (network
+                initialisations), a short run each, keeping the one with the lowest loss
     2. main:    Adam, cosine learning rate (latents 6x the networks' rate: they start at 0 and
                 must travel several units in a few hundred steps); latents quantised by soft
                 rounding with added noise, s(s(y, T) + n, T), n ~ N(0, sigma^2), temperature
@@ -40,6 +41,7 @@ from codeclab.learned.overfit.arm import arm_float, contexts, laplace_bits
 from codeclab.learned.overfit.decoder import reconstruct
 from codeclab.learned.overfit.effort import EFFORTS, Effort, effort_of  # noqa: F401  (the presets, re-exported)
 from codeclab.learned.overfit.latents import encode_latents
+from codeclab.learned.overfit.prior import load_prior
 from codeclab.learned.overfit.syntax import (MAX_STEP_BITS, VALUE_LIMIT, QuantizedNetworks, integer_arm,
                                              networks_bits, pack_payload)
 from codeclab.learned.overfit.synthesis import combine, synthesize
@@ -118,6 +120,9 @@ TRAINING_BF16 = True
 #: Learning rate of the latents relative to the networks'.
 LATENT_LR_SCALE = 6.0
 
+#: Learning rate of the networks relative to the effort's when they start from the prior.
+PRIOR_NETWORK_LR_SCALE = 1.0
+
 
 @dataclass
 class _State:
@@ -133,12 +138,14 @@ class _State:
 
 def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: float, mode: str,
            temperatures: tuple[float, float], noises: tuple[float, float] = (0.25, 0.1), progress=None,
-           keep_best: bool = False, generator: torch.Generator | None = None) -> tuple[_State, float]:
+           keep_best: bool = False, generator: torch.Generator | None = None,
+           network_lr_scale: float = 1.0) -> tuple[_State, float]:
     """Adam over ``iterations`` with a cosine learning rate; returns the final (or best) state."""
     params = state.parameters()
     for p in params:
         p.requires_grad_(True)
-    groups = [{"params": state.latents, "scale": LATENT_LR_SCALE}, {"params": list(state.nets.values()), "scale": 1.0}]
+    groups = [{"params": state.latents, "scale": LATENT_LR_SCALE},
+              {"params": list(state.nets.values()), "scale": network_lr_scale}]
     optimiser = torch.optim.Adam(groups, lr=lr)
     height, width = target.shape[-2:]
     hidden_dtype = training_dtype(target.device) if TRAINING_BF16 else None
@@ -171,11 +178,21 @@ def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: flo
     return state, loss.item()
 
 
-def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progress=None) -> _State:
+def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progress=None,
+             use_prior: bool = True) -> _State:
     """Steps 1-3 of the module docstring on a (3, H, W) float target in [0, 1]."""
     height, width = target.shape[-2:]
     generator = torch.Generator().manual_seed(seed)  # network initialisations
     noise = torch.Generator(device=target.device).manual_seed(seed)  # same picture, same stream
+    prior = load_prior(lmbda, effort.architecture) if use_prior else None
+    if prior is not None:  # learned starting networks: the random starts' steps go to the main run
+        latents, _ = initial_parameters(effort.architecture, height, width, generator)
+        best = _State([y.to(target.device) for y in latents], {k: v.to(target.device).clone() for k, v in prior.items()})
+        state, _ = _train(best, target, lmbda, effort.total_iterations - effort.final, effort.learning_rate, "soft",
+                          (0.3, 0.1), (0.25, 0.1), progress, generator=noise, network_lr_scale=PRIOR_NETWORK_LR_SCALE)
+        state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1),
+                          (0.0, 0.0), progress, keep_best=True)
+        return state
     best, best_loss = None, math.inf
     for _ in range(max(effort.starts, 1)):
         latents, nets = initial_parameters(effort.architecture, height, width, generator)
