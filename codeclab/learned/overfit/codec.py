@@ -52,11 +52,14 @@ class OverfitCodec(Codec):
     @classmethod
     def _describe(cls) -> str:
         from codeclab.learned.overfit.effort import EFFORTS
+        from codeclab.learned.overfit.prior import has_prior
 
         e = EFFORTS[cls.preset]
         a = e.architecture
-        return (f"overfitted picture codec (Cool-chic/C3 class), preset {cls.preset}: {e.starts} starts x "
-                f"{e.warmup} + {e.iterations} + {e.final} iterations; {a.levels} latent grids, ARM hidden "
+        start = (f"prior networks + {e.total_iterations - e.final}" if has_prior(a)
+                 else f"{e.starts} starts x {e.warmup} + {e.iterations}")
+        return (f"overfitted picture codec (Cool-chic/C3 class), preset {cls.preset}: {start} + {e.final} "
+                f"iterations; {a.levels} latent grids, ARM hidden "
                 f"{a.arm_hidden}, synthesis width {a.synthesis_width}, {a.macs_per_pixel():.0f} MAC/pixel to decode")
 
     def configure(self, *, effort: str | int | None = None, device: str | None = None) -> "OverfitCodec":

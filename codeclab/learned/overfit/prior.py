@@ -40,6 +40,14 @@ if TYPE_CHECKING:
 #: The shipped prior and its card.
 PRIOR_PATH = WEIGHTS_DIR / "overfit_prior.safetensors"
 
+def has_prior(architecture: Architecture, path: Path = PRIOR_PATH) -> bool:
+    """Whether ``path`` holds a prior for ``architecture`` (reads only its card)."""
+    try:
+        return json.loads(path.with_suffix(".json").read_text())["architecture"] == vars(architecture)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def load_prior(lmbda: float, architecture: Architecture, path: Path = PRIOR_PATH) -> dict[str, Tensor] | None:
     """The prior networks of the fitted lambda nearest ``lmbda`` (in log), or None where there
     is no prior file or it was fitted for another architecture."""
