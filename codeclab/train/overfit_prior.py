@@ -92,7 +92,8 @@ def fit(data: list[str], qualities: list[float], out: Path, iterations: int, see
         note(f"quality {quality:g}: {record}")
     if not all(_quality_file(out, q).is_file() for q in qualities):
         return None
-    return merge(qualities, out, data, iterations, seed, command, effort.architecture, f"{tiles}x{tiles} crops of {crop} px")
+    layout = f"{tiles}x{tiles} crops of {crop} px"
+    return merge(qualities, out, data, iterations, seed, command, effort.architecture, layout)
 
 
 def merge(qualities: list[float], out: Path, data: list[str], iterations: int, seed: int, command: str,

@@ -120,9 +120,6 @@ TRAINING_BF16 = True
 #: Learning rate of the latents relative to the networks'.
 LATENT_LR_SCALE = 6.0
 
-#: Learning rate of the networks relative to the effort's when they start from the prior.
-PRIOR_NETWORK_LR_SCALE = 1.0
-
 
 @dataclass
 class _State:
@@ -138,14 +135,12 @@ class _State:
 
 def _train(state: _State, target: Tensor, lmbda: float, iterations: int, lr: float, mode: str,
            temperatures: tuple[float, float], noises: tuple[float, float] = (0.25, 0.1), progress=None,
-           keep_best: bool = False, generator: torch.Generator | None = None,
-           network_lr_scale: float = 1.0) -> tuple[_State, float]:
+           keep_best: bool = False, generator: torch.Generator | None = None) -> tuple[_State, float]:
     """Adam over ``iterations`` with a cosine learning rate; returns the final (or best) state."""
     params = state.parameters()
     for p in params:
         p.requires_grad_(True)
-    groups = [{"params": state.latents, "scale": LATENT_LR_SCALE},
-              {"params": list(state.nets.values()), "scale": network_lr_scale}]
+    groups = [{"params": state.latents, "scale": LATENT_LR_SCALE}, {"params": list(state.nets.values()), "scale": 1.0}]
     optimiser = torch.optim.Adam(groups, lr=lr)
     height, width = target.shape[-2:]
     hidden_dtype = training_dtype(target.device) if TRAINING_BF16 else None
@@ -187,28 +182,35 @@ def optimise(target: Tensor, lmbda: float, effort: Effort, seed: int = 0, progre
     prior = load_prior(lmbda, effort.architecture) if use_prior else None
     if prior is not None:  # learned starting networks: the random starts' steps go to the main run
         latents, _ = initial_parameters(effort.architecture, height, width, generator)
-        best = _State([y.to(target.device) for y in latents], {k: v.to(target.device).clone() for k, v in prior.items()})
-        state, _ = _train(best, target, lmbda, effort.total_iterations - effort.final, effort.learning_rate, "soft",
-                          (0.3, 0.1), (0.25, 0.1), progress, generator=noise, network_lr_scale=PRIOR_NETWORK_LR_SCALE)
-        state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1),
-                          (0.0, 0.0), progress, keep_best=True)
-        return state
+        nets = {k: v.to(target.device).clone() for k, v in prior.items()}
+        best = _State([y.to(target.device) for y in latents], nets)
+        main_iterations = effort.total_iterations - effort.final
+    else:
+        best = _best_random_start(target, lmbda, effort, generator, noise, progress)
+        main_iterations = effort.iterations
+    state, _ = _train(best, target, lmbda, main_iterations, effort.learning_rate, "soft", (0.3, 0.1), (0.25, 0.1),
+                      progress, generator=noise)
+    state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1), (0.0, 0.0),
+                      progress, keep_best=True)
+    return state
+
+
+def _best_random_start(target: Tensor, lmbda: float, effort: Effort, generator: torch.Generator,
+                       noise: torch.Generator, progress) -> _State:
+    """Of ``effort.starts`` random network initialisations, the one with the lowest loss after
+    ``effort.warmup`` steps (the first one, untrained, with one start or no warm-up)."""
+    height, width = target.shape[-2:]
     best, best_loss = None, math.inf
     for _ in range(max(effort.starts, 1)):
         latents, nets = initial_parameters(effort.architecture, height, width, generator)
         state = _State([y.to(target.device) for y in latents], {k: v.to(target.device) for k, v in nets.items()})
         if effort.starts <= 1 or effort.warmup <= 0:
-            best = state
-            break
+            return state
         state, loss = _train(state, target, lmbda, effort.warmup, effort.learning_rate, "soft", (0.3, 0.3),
                              (0.25, 0.25), progress, generator=noise)
         if loss < best_loss:
             best, best_loss = state, loss
-    state, _ = _train(best, target, lmbda, effort.iterations, effort.learning_rate, "soft", (0.3, 0.1), (0.25, 0.1),
-                      progress, generator=noise)
-    state, _ = _train(state, target, lmbda, effort.final, effort.learning_rate * 0.01, "hard", (0.1, 0.1), (0.0, 0.0),
-                      progress, keep_best=True)
-    return state
+    return best
 
 
 # -- quantisation of the networks and writing -------------------------------------------------
