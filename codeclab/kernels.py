@@ -32,6 +32,13 @@ did not:
   encoder could silently run stale code. Any edit of any kernel module starts a new cache;
   the old ones are removed. ``NUMBA_CACHE_DIR``, when set, is used as it is.
 
+And each kernel's own version is kept as LLVM IR only (:class:`_LinkOnlyLibrary`): numba
+would optimise and generate machine code for every function *with its whole call tree
+linked in*, so the leaves of a tree ``d`` calls deep were compiled ``d`` times. Only the
+entry points that Python calls (the twins below) are optimised and compiled, once, with
+their tree; the first classic image encode went from 63 s to 48 s of which LLVM's part
+from 28 s to 7 s (``benchmarks/kernels_compile.py``), with identical streams.
+
 A kernel called from Python is unaffected by the typing rule: numba already compiles for
 the plain types of the values it is given.
 
@@ -53,8 +60,13 @@ import shutil
 import types as pytypes
 from pathlib import Path
 
+import llvmlite.binding as ll
 import numba
 from numba.core import types
+from numba.core.caching import CompileResultCacheImpl, FunctionCache
+from numba.core.codegen import JITCodeLibrary
+from numba.core.compiler import CompileResult, Compiler
+from numba.core.compiler_lock import require_global_compiler_lock
 from numba.core.registry import CPUDispatcher
 
 _njit = numba.njit
@@ -130,6 +142,105 @@ def _compile_for_plain_types(dispatcher):
     return dispatcher
 
 
+# -- machine code only where Python calls in ---------------------------------------------------
+
+LINK_ONLY = "codeclab-link-only"  # the cache kind of a :class:`_LinkOnlyLibrary`
+
+
+class _NoEngineCodegen:
+    """numba's code generator, except that it sets no environment pointer: a link-only
+    library put nothing in the execution engine, so there is no pointer to set."""
+
+    def __init__(self, codegen):
+        self._codegen = codegen
+
+    def set_env(self, env_name, env):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._codegen, name)
+
+
+class _LinkOnlyLibrary(JITCodeLibrary):
+    """The code of a kernel that only other kernels call: LLVM IR to link into callers, never
+    optimised as a module of its own nor turned into machine code.
+
+    numba finalises every function it compiles: it links the IR of all its callees into
+    the function's module, runs LLVM's module optimisation over the whole of it and
+    generates machine code for it. In a call tree ``d`` levels deep, the code at the bottom
+    is optimised and compiled ``d`` times; on the classic encoder's intra search that was
+    half of all first-use time. A kernel's own version is never run (Python calls its
+    twin, :class:`Kernel`), so here finalising only links the callees in; the twin, the
+    one entry point, optimises and compiles the tree once. The cache keeps the linked IR.
+    """
+
+    def finalize(self):
+        require_global_compiler_lock()
+        self._raise_if_finalized()
+        seen = set()
+        for library in self._linking_libraries:
+            if library not in seen:
+                seen.add(library)
+                self._reload_init.update(library._reload_init)
+                self._final_module.link_in(library._get_module_for_linking(), preserve=True)
+        self._finalize_dynamic_globals()
+        self._finalized = True
+
+    def get_pointer_to_function(self, name):
+        self._ensure_finalized()
+        return 0
+
+    @property
+    def codegen(self):
+        return _NoEngineCodegen(self._codegen)
+
+    def serialize_using_object_code(self):
+        self._ensure_finalized()
+        return (self.name, LINK_ONLY, self._final_module.as_bitcode())
+
+    @classmethod
+    def _unserialize(cls, codegen, state):
+        name, kind, bitcode = state
+        library = cls(codegen, name)
+        library._final_module = ll.parse_bitcode(bitcode)
+        library._finalize_dynamic_globals()
+        library._finalized = True
+        return library
+
+
+class _KernelCompiler(Compiler):
+    """numba's nopython pipeline, writing into a :class:`_LinkOnlyLibrary`."""
+
+    def compile_extra(self, func):
+        if self.state.library is None:
+            self.state.library = _LinkOnlyLibrary(self.state.targetctx.codegen(), func.__qualname__)
+            self.state.library.enable_object_caching()
+        return super().compile_extra(func)
+
+
+class _KernelCacheImpl(CompileResultCacheImpl):
+    """Rebuilds cached kernels whose library is link-only (:meth:`CompileResult._rebuild`
+    with that library; any other entry as numba does)."""
+
+    def rebuild(self, target_context, payload):
+        libdata, fndesc, env, signature, objectmode, lifted, typeann, reload_init, referenced_envs = payload
+        if libdata[1] != LINK_ONLY:
+            return super().rebuild(target_context, payload)
+        for fn in reload_init or ():
+            fn()
+        library = _LinkOnlyLibrary._unserialize(target_context.codegen(), libdata)
+        return CompileResult(target_context=target_context, typing_context=target_context.typing_context,
+                             library=library, environment=env,
+                             entry_point=target_context.get_executable(library, fndesc, env), fndesc=fndesc,
+                             type_annotation=typeann, signature=signature, objectmode=objectmode,
+                             lifted=lifted, typing_error=None, call_helper=None, metadata=None,
+                             reload_init=reload_init, referenced_envs=referenced_envs)
+
+
+class _KernelCache(FunctionCache):
+    _impl_class = _KernelCacheImpl
+
+
 class Kernel(CPUDispatcher):
     """A numba dispatcher whose machine code has no wrappers for Python callers.
 
@@ -150,6 +261,9 @@ class Kernel(CPUDispatcher):
             twin = self._python_twin = _compile_for_plain_types(_njit(**self._kernel_options)(copy))
         return twin(*args, **kwargs)
 
+    def enable_caching(self):
+        self._cache = _KernelCache(self.py_func)
+
 
 def kernel(function=None, /, **options):
     """``numba.njit(cache=True, **options)`` compiled once per plain argument types, without
@@ -164,7 +278,7 @@ def kernel(function=None, /, **options):
             return f
         cache = options.get("cache")
         targetoptions = {k: v for k, v in options.items() if k != "cache"}
-        dispatcher = Kernel(py_func=f, locals={}, targetoptions={
+        dispatcher = Kernel(py_func=f, locals={}, pipeline_class=_KernelCompiler, targetoptions={
             "nopython": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True, **targetoptions})
         if cache:
             dispatcher.enable_caching()
