@@ -84,8 +84,11 @@ CNU = 35
 #: How many bytes past its end a decoder may read before the loops of a parser give up.
 MAX_OVERRUN = 2
 
-# The hot functions are inlined into their callers at numba-IR level, so a parser's loop is
-# one compiled function whose registers never go through memory.
+# The decoder's hot functions are inlined into their callers at numba-IR level, so a parser's
+# loop is one compiled function whose registers never go through memory. The encoder's are
+# plain kernels: they run once per coded bin, after the search, and every numba-IR copy is
+# typed again at compile time (dozens of call sites in the syntax writers); LLVM inlines them
+# where it pays.
 _inline = kernel(inline="always")
 
 
@@ -198,7 +201,7 @@ def _write_out(reg, out):
     return (low, rng, bits_left, num_buffered, buffered, pos)
 
 
-@_inline
+@kernel
 def encode_bin(reg, out, ctx, c, bin):
     """Code one regular bin with context ``c``, adapt the context, return the registers."""
     low, rng, bits_left, num_buffered, buffered, pos = reg
@@ -222,7 +225,7 @@ def encode_bin(reg, out, ctx, c, bin):
     return reg
 
 
-@_inline
+@kernel
 def encode_bypass(reg, out, bin):
     """Code one equiprobable bin (exactly one bit, no context)."""
     low, rng, bits_left, num_buffered, buffered, pos = reg
@@ -244,7 +247,7 @@ def encode_bypass_bits(reg, out, value, nbits):
     return reg
 
 
-@_inline
+@kernel
 def encode_terminate(reg, out, bin):
     """Code a terminate bin (its rLPS is fixed at 2); bin 1 closes the arithmetic codeword."""
     low, rng, bits_left, num_buffered, buffered, pos = reg
