@@ -93,14 +93,31 @@ def _channels_last(x: Tensor) -> bool:
     return x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
 
 
+def _pointwise_float(x: Tensor, p: dict[str, Tensor], dtype: torch.dtype | None) -> Tensor:
+    """The two 1x1 layers in float as matrix products over (pixels, channels) rows: one
+    ``addmm`` each, forward and backward, where 1x1 convolutions cost layout conversions.
+    Returns (N, 3, H, W) in channels-last memory, the layout the 3x3 layers use."""
+    n, c, h, w = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+    w0, b0 = p["synthesis.0.weight"].reshape(-1, c), p["synthesis.0.bias"]
+    if dtype is not None:
+        rows, w0, b0 = rows.to(dtype), w0.to(dtype), b0.to(dtype)
+    hidden = torch.relu(torch.addmm(b0, rows, w0.t())).to(x.dtype)
+    out = torch.addmm(p["synthesis.1.bias"], hidden, p["synthesis.1.weight"].reshape(3, -1).t())
+    return out.view(n, h, w, 3).permute(0, 3, 1, 2)
+
+
 def synthesize(x: Tensor, p: dict[str, Tensor], shifts: dict[str, int] | None = None,
                hidden_dtype: torch.dtype | None = None) -> Tensor:
     """The synthesis network on combined latents (module docstring); ``shifts`` selects the
     integer arithmetic (per layer ``k_w``; ``p`` then holds integer weights and prepared biases).
     ``hidden_dtype`` (training only, e.g. ``torch.bfloat16``) runs the wide first layer in
     that type, as :func:`.arm.arm_float` does."""
-    x = torch.relu(_conv(x, p, "synthesis.0", shifts, hidden_dtype)).to(x.dtype)
-    x = _conv(x, p, "synthesis.1", shifts)
+    if shifts is None:
+        x = _pointwise_float(x, p, hidden_dtype)
+    else:
+        x = torch.relu(_conv(x, p, "synthesis.0", shifts))
+        x = _conv(x, p, "synthesis.1", shifts)
     x = torch.relu(x + _conv(x, p, "synthesis.2", shifts))
     return x + _conv(x, p, "synthesis.3", shifts)
 
