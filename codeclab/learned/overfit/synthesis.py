@@ -48,23 +48,28 @@ def _finish(acc: Tensor, shift: int | None) -> Tensor:
     return torch.floor(acc * 2.0 ** -shift).clamp_(-_LIMIT, _LIMIT)
 
 
-def upsample_rows(x: Tensor, taps: Tensor, shift: int | None = None) -> Tensor:
-    """2x along the last axis of (N, C, h, w) ``x`` with phase-0 ``taps`` (4,)."""
-    c, w = x.shape[1], x.shape[-1]
-    padded = F.pad(x, (2, 2, 0, 0), mode="replicate")
-    kernel = taps.reshape(1, 1, 1, 4).repeat(c, 1, 1, 1)
-    even = F.conv2d(padded, kernel, groups=c)[..., :w]
-    odd = F.conv2d(padded, kernel.flip(-1), groups=c)[..., 1:]
-    if shift is not None:
-        rounding = 2.0 ** (shift - 1) if shift > 0 else 0.0
-        even, odd = _finish(even + rounding, shift), _finish(odd + rounding, shift)
-    return torch.stack((even, odd), dim=-1).flatten(-2)
+def _phase_taps(taps: Tensor) -> Tensor:
+    """(2, 5) kernels over ``x[i-2..i+2]``: the sample at offset 3/4 before ``x[i]`` (taps
+    on ``x[i-2..i+1]``) and its mirror after it (reversed taps on ``x[i-1..i+2]``)."""
+    zero = taps.new_zeros(1)
+    return torch.stack([torch.cat([taps, zero]), torch.cat([zero, taps.flip(0)])])
 
 
 def upsample2(x: Tensor, taps: Tensor, shift: int | None = None) -> Tensor:
-    """Separable 2x upsampling: rows, then columns."""
-    x = upsample_rows(x, taps, shift)
-    return upsample_rows(x.transpose(-1, -2), taps, shift).transpose(-1, -2)
+    """Separable 2x upsampling of (N, C, h, w) ``x`` with phase-0 ``taps`` (4,): rows, then
+    columns; each pass is one grouped convolution giving both phases of every channel,
+    interleaved after it."""
+    n, c, h, w = x.shape
+    kernel = _phase_taps(taps).repeat(c, 1)
+    rounding = 2.0 ** (shift - 1) if shift is not None and shift > 0 else 0.0
+
+    def finish(acc: Tensor) -> Tensor:
+        return acc if shift is None else _finish(acc + rounding, shift)
+
+    rows = finish(F.conv2d(F.pad(x, (2, 2, 0, 0), mode="replicate"), kernel.reshape(2 * c, 1, 1, 5), groups=c))
+    x = rows.view(n, c, 2, h, w).permute(0, 1, 3, 4, 2).reshape(n, c, h, 2 * w)
+    cols = finish(F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), kernel.reshape(2 * c, 1, 5, 1), groups=c))
+    return cols.view(n, c, 2, h, 2 * w).transpose(2, 3).reshape(n, c, 2 * h, 2 * w)
 
 
 def combine(latents: list[Tensor], taps: Tensor, shift: int | None = None) -> Tensor:
