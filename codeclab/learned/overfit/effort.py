@@ -40,7 +40,7 @@ class Effort:
 
 #: fast: about 3 minutes per Kodak picture on one CPU thread; medium and slow: 5x and 20x longer.
 EFFORTS = {
-    "fast": Effort("fast", iterations=650),
+    "fast": Effort("fast", iterations=820),
     "medium": Effort("medium", iterations=2800, starts=3, warmup=100),
     "slow": Effort("slow", iterations=12000, starts=4, warmup=150),
 }
