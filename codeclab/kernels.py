@@ -315,7 +315,7 @@ def announce_compilation(stream=None):
             out = stream or sys.stderr
             try:
                 print("codeclab: compiling CodecLab kernels for this machine, first use only "
-                      "(about a minute per codec on 2 cores; 'codeclab warmup' compiles them all at once)",
+                      "(under a minute per codec on 2 cores; 'codeclab warmup' compiles them all at once)",
                       file=out, flush=True)
                 if getattr(out, "isatty", lambda: False)():
                     from tqdm import tqdm
