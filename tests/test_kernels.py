@@ -101,3 +101,71 @@ def test_the_cache_follows_every_kernel_module_not_just_the_callers_own_file(tmp
     assert kernels.kernel_sources_digest(package) != first
     if not os.environ.get("NUMBA_CACHE_DIR"):
         assert numba.config.CACHE_DIR.endswith(kernels.kernel_sources_digest())
+
+
+_LINKED = '''
+import numpy as np
+from codeclab.kernels import kernel
+
+@kernel
+def leaf(a, k):
+    s = 0
+    for v in a:
+        s += v * k
+    return s
+
+@kernel
+def middle(a):
+    return leaf(a, 3) - 1
+
+@kernel
+def first(a):
+    return middle(a) + 1
+
+@kernel
+def second(a):
+    return 2 * middle(a)
+'''
+
+
+def test_link_only_kernels_load_from_the_cache_into_new_callers(tmp_path):
+    """A kernel's own version is cached as LLVM IR to link, not machine code: a later
+    process compiling a *new* caller loads it from the cache (no compilation of it) and the
+    caller computes right; the first process's entry point runs from its cache."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "linked_kernels.py").write_text(_LINKED)
+    probe = """
+import json, sys
+import numpy as np
+from numba.core import event
+compiled = []
+class Count(event.Listener):
+    def on_start(self, ev): pass
+    def on_end(self, ev): compiled.append(ev.data["dispatcher"].py_func.__name__)
+event.register("numba:compile", Count())
+import linked_kernels as m
+a = np.arange(5, dtype=np.int64)
+value = int(getattr(m, sys.argv[1])(a))
+kinds = sorted({type(c.library).__name__ for k in (m.leaf, m.middle) for c in k.overloads.values()})
+print(json.dumps({"value": value, "compiled": compiled, "kinds": kinds}))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+
+    def run(entry):
+        out = subprocess.run([sys.executable, "-c", probe, entry], env=env, capture_output=True, text=True,
+                             check=True, cwd=tmp_path)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    one = run("first")
+    assert one["value"] == 30 and {"leaf", "middle", "first"} <= set(one["compiled"])
+    assert one["kinds"] == ["_LinkOnlyLibrary"]  # no machine code of their own
+    two = run("second")  # middle and leaf come from the cache, linked into the new caller
+    assert two["value"] == 58
+    assert "leaf" not in two["compiled"] and "middle" not in two["compiled"]
+    assert two["kinds"] == ["_LinkOnlyLibrary"]
+    again = run("first")
+    assert again["value"] == 30 and again["compiled"] == []
