@@ -82,20 +82,13 @@ def combine(latents: list[Tensor], taps: Tensor, shift: int | None = None) -> Te
     return x
 
 
-def _conv(x: Tensor, p: dict[str, Tensor], name: str, shifts: dict[str, int] | None,
-          dtype: torch.dtype | None = None) -> Tensor:
+def _conv(x: Tensor, p: dict[str, Tensor], name: str, shifts: dict[str, int] | None) -> Tensor:
     weight, bias = p[f"{name}.weight"], p[f"{name}.bias"]
     if weight.shape[-1] == 3:
         x = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    if shifts is None and (weight.shape[-1] == 3 or dtype is not None or _channels_last(x)):
-        x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast path for these layers
-    if dtype is not None:
-        x, weight, bias = x.to(dtype), weight.to(dtype), bias.to(dtype)
+        if shifts is None:
+            x = x.contiguous(memory_format=torch.channels_last)  # oneDNN's fast path for these layers
     return _finish(F.conv2d(x, weight, bias), None if shifts is None else shifts[name])
-
-
-def _channels_last(x: Tensor) -> bool:
-    return x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
 
 
 def _pointwise_float(x: Tensor, p: dict[str, Tensor], dtype: torch.dtype | None) -> Tensor:
