@@ -60,6 +60,8 @@ import shutil
 import types as pytypes
 from pathlib import Path
 
+import inspect
+
 import llvmlite.binding as ll
 import numba
 from numba.core import types
@@ -241,6 +243,22 @@ class _KernelCache(FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
+def _link_only_supported() -> bool:
+    """Whether this numba has the internals the link-only libraries build on (checked for
+    numba 0.59 to 0.68); on any other, kernels compile the way numba does by default."""
+    try:
+        rebuild = list(inspect.signature(CompileResult._rebuild).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return (rebuild == ["target_context", "libdata", "fndesc", "env", "signature", "objectmode", "lifted",
+                        "typeann", "reload_init", "referenced_envs"]
+            and all(hasattr(JITCodeLibrary, name) for name in (
+                "_get_module_for_linking", "_finalize_dynamic_globals", "_ensure_finalized", "_raise_if_finalized")))
+
+
+LINK_ONLY_KERNELS = _link_only_supported()
+
+
 class Kernel(CPUDispatcher):
     """A numba dispatcher whose machine code has no wrappers for Python callers.
 
@@ -262,7 +280,7 @@ class Kernel(CPUDispatcher):
         return twin(*args, **kwargs)
 
     def enable_caching(self):
-        self._cache = _KernelCache(self.py_func)
+        self._cache = _KernelCache(self.py_func) if LINK_ONLY_KERNELS else FunctionCache(self.py_func)
 
 
 def kernel(function=None, /, **options):
@@ -278,7 +296,8 @@ def kernel(function=None, /, **options):
             return f
         cache = options.get("cache")
         targetoptions = {k: v for k, v in options.items() if k != "cache"}
-        dispatcher = Kernel(py_func=f, locals={}, pipeline_class=_KernelCompiler, targetoptions={
+        pipeline = _KernelCompiler if LINK_ONLY_KERNELS else Compiler
+        dispatcher = Kernel(py_func=f, locals={}, pipeline_class=pipeline, targetoptions={
             "nopython": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True, **targetoptions})
         if cache:
             dispatcher.enable_caching()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numba
+import pytest
 from numba.core import event
 
 from codeclab import kernels
@@ -128,6 +129,8 @@ def second(a):
 '''
 
 
+@pytest.mark.skipif(not kernels.LINK_ONLY_KERNELS, reason="this numba lacks the internals of link-only kernels; "
+                    "kernels compile numba's default way")
 def test_link_only_kernels_load_from_the_cache_into_new_callers(tmp_path):
     """A kernel's own version is cached as LLVM IR to link, not machine code: a later
     process compiling a *new* caller loads it from the cache (no compilation of it) and the
