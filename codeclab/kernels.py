@@ -244,8 +244,8 @@ class _KernelCache(FunctionCache):
 
 
 def _link_only_supported() -> bool:
-    """Whether this numba has the internals the link-only libraries build on (checked for
-    numba 0.59 to 0.68); on any other, kernels compile the way numba does by default."""
+    """Whether this numba has the internals the link-only libraries build on (written
+    against numba 0.68); where it does not, kernels compile the way numba does by default."""
     try:
         rebuild = list(inspect.signature(CompileResult._rebuild).parameters)
     except (AttributeError, TypeError, ValueError):
